@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// vertex-mcp [serve|emulator|demo]: flags with environment twins, validated by config.ts.
+// In emulator mode the embedded emulator starts lazily, on the first call that needs Vertex AI.
+import { Command, CommanderError, Option } from 'commander';
+import { type Config, ConfigError, parseConfig } from './config.js';
+import { parseFaults } from './emulator/faults.js';
+import type { Emulator } from './emulator/index.js';
+import { type BackendConfig, createLogger, type Logger } from './lib/index.js';
+import { VERSION } from './version.js';
+
+function commonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--data-dir <dir>', 'emulator state directory, or :memory:').env('VERTEX_MCP_HOME'))
+    .addOption(
+      new Option('--faults <spec>', 'emulator fault injection, e.g. unavailable=0.1,latency=50ms').env(
+        'VERTEX_MCP_FAULTS',
+      ),
+    )
+    .addOption(new Option('--log-level <level>', 'debug|info|warn|error|silent').env('VERTEX_MCP_LOG_LEVEL'));
+}
+
+function serveOptions(cmd: Command): Command {
+  return commonOptions(cmd)
+    .addOption(
+      new Option('--backend <kind>', 'emulator|vertex (default: vertex when a project is set)').env(
+        'VERTEX_MCP_BACKEND',
+      ),
+    )
+    .addOption(new Option('--project <id>', 'Google Cloud project (vertex mode)').env('GOOGLE_CLOUD_PROJECT'))
+    .addOption(new Option('--location <region>', 'Vertex AI region').env('GOOGLE_CLOUD_LOCATION'))
+    .addOption(
+      new Option('--staging-bucket <gs-uri>', 'bucket for datasets and artifacts').env('VERTEX_MCP_STAGING_BUCKET'),
+    )
+    .addOption(
+      new Option('--emulator-endpoint <host:port>', 'use a running `vertex-mcp emulator`').env(
+        'VERTEX_MCP_EMULATOR_ENDPOINT',
+      ),
+    )
+    .addOption(new Option('--toolsets <list>', 'comma-separated toolsets, or all').env('VERTEX_MCP_TOOLSETS'))
+    .addOption(new Option('--tools <list>', 'extra tools to enable by name').env('VERTEX_MCP_TOOLS'))
+    .addOption(new Option('--exclude-tools <list>', 'tools to disable by name').env('VERTEX_MCP_EXCLUDE_TOOLS'))
+    .addOption(
+      new Option('--read-only', 'only tools that change nothing (wins over the others)').env('VERTEX_MCP_READ_ONLY'),
+    )
+    .addOption(new Option('--allow-path <list>', 'directories local paths may use').env('VERTEX_MCP_ALLOW_PATH'))
+    .addOption(new Option('--http', 'serve Streamable HTTP instead of stdio').env('VERTEX_MCP_HTTP'))
+    .addOption(new Option('--host <host>', 'HTTP bind address').env('VERTEX_MCP_HOST'))
+    .addOption(new Option('--port <port>', 'HTTP port (0: a free one)').env('VERTEX_MCP_PORT'))
+    .addOption(
+      new Option('--auth-token <token>', 'require Authorization: Bearer <token> on HTTP').env('VERTEX_MCP_AUTH_TOKEN'),
+    )
+    .addOption(
+      new Option('--allowed-hosts <list>', 'extra Host/Origin names accepted on HTTP').env('VERTEX_MCP_ALLOWED_HOSTS'),
+    );
+}
+
+async function startEmbedded(config: Config, log: Logger, grpcPort = 0): Promise<Emulator> {
+  const { startEmulator } = await import('./emulator/index.js');
+  const emu = await startEmulator({
+    dataDir: config.dataDir,
+    grpcPort,
+    faults: parseFaults(config.faults),
+    log: (m) => log.warn(m),
+  });
+  log.info(`emulator: gRPC on ${emu.host}:${emu.grpcPort}, data in ${config.dataDir}`);
+  return emu;
+}
+
+/** The backend plus a stop function for whatever it started. */
+function backendFor(config: Config, log: Logger): { backend: BackendConfig; stop: () => Promise<void> } {
+  if (config.backend === 'vertex') {
+    return {
+      backend: {
+        kind: 'vertex',
+        project: config.project!,
+        location: config.location,
+        stagingBucket: config.stagingBucket,
+      },
+      stop: async () => {},
+    };
+  }
+  let started: Promise<Emulator> | undefined;
+  const endpoint = async () => {
+    if (config.emulatorEndpoint) {
+      const [host, port] = config.emulatorEndpoint.split(':');
+      return { host: host!, grpcPort: Number(port) };
+    }
+    started ??= startEmbedded(config, log);
+    return started;
+  };
+  const stop = async () => {
+    if (started) await (await started.catch(() => undefined))?.close();
+  };
+  return { backend: { kind: 'emulator', endpoint, project: config.project!, location: config.location }, stop };
+}
+
+async function serve(opts: Record<string, unknown>): Promise<void> {
+  const config = parseConfig(opts);
+  const log = createLogger(config.logLevel);
+  const { backend, stop } = backendFor(config, log);
+  const serverConfig = {
+    backend,
+    log,
+    selection: {
+      toolsets: config.toolsets,
+      tools: config.tools,
+      excludeTools: config.excludeTools,
+      readOnly: config.readOnly,
+    },
+  };
+  let close: () => Promise<void>;
+  if (config.http) {
+    const { serveHttp } = await import('./http.js');
+    const http = await serveHttp(serverConfig, {
+      host: config.host,
+      port: config.port,
+      authToken: config.authToken,
+      allowedHosts: config.allowedHosts,
+    });
+    log.info(`vertex-mcp ${VERSION}: Streamable HTTP on ${http.url} (${config.backend})`);
+    close = http.close;
+  } else {
+    const { serveStdio } = await import('./server.js');
+    const s = await serveStdio(serverConfig);
+    close = s.close;
+    process.stdin.once('end', () => void shutdown());
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await close().catch(() => {});
+    await stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+async function emulator(opts: Record<string, unknown>): Promise<void> {
+  const config = parseConfig({ ...opts, port: undefined, backend: 'emulator' });
+  const log = createLogger(config.logLevel);
+  const emu = await startEmbedded(config, log, Number(opts.port ?? 0));
+  // Machine-readable: the one line scripts read to find the ports.
+  process.stdout.write(`${JSON.stringify({ grpc: `${emu.host}:${emu.grpcPort}`, data_dir: config.dataDir })}\n`);
+  const shutdown = () => void emu.close().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+export function program(): Command {
+  const p = new Command('vertex-mcp')
+    .description('MCP server for the Vertex AI model lifecycle, with an embedded Vertex AI emulator')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError(false);
+  serveOptions(p.command('serve', { isDefault: true }).description('run the MCP server (stdio by default)')).action(
+    serve,
+  );
+  commonOptions(p.command('emulator').description('run the Vertex AI emulator standalone'))
+    .option('--port <port>', 'gRPC port (0: a free one)', '0')
+    .action(emulator);
+  p.command('demo')
+    .description('drive the whole lifecycle through MCP against the emulator and print each step')
+    .action(async () => (await import('./demo.js')).runDemo());
+  return p;
+}
+
+program()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    process.stderr.write(`vertex-mcp: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  });

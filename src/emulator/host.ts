@@ -1,0 +1,81 @@
+// The emulator's gRPC host: serves service implementations written as plain
+// `(request) => response` functions, turning thrown RpcErrors into gRPC statuses, injecting
+// configured faults, and logging to stderr.
+import * as grpc from '@grpc/grpc-js';
+import { RpcError } from './errors.js';
+import { type Faults, NO_FAULTS } from './faults.js';
+import type { ServiceDefinition } from './protos.js';
+
+export { type Faults, NO_FAULTS, parseFaults } from './faults.js';
+
+export type UnaryHandler = (request: any, metadata: grpc.Metadata) => unknown;
+export type ServiceImpl = Record<string, UnaryHandler>;
+
+export type Log = (msg: string) => void;
+
+export class GrpcHost {
+  readonly server = new grpc.Server();
+
+  constructor(
+    private readonly faults: Faults = NO_FAULTS,
+    private readonly log: Log = () => {},
+  ) {}
+
+  addService(definition: ServiceDefinition, impl: ServiceImpl): void {
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const [method, spec] of Object.entries(definition)) {
+      const fn = impl[method];
+      if (spec.requestStream || spec.responseStream) continue; // Vertex's surface we emulate is unary.
+      handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        void this.dispatch(spec.path, fn, call, callback);
+      };
+    }
+    this.server.addService(definition, handlers);
+  }
+
+  private async dispatch(
+    path: string,
+    fn: UnaryHandler | undefined,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): Promise<void> {
+    try {
+      if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+      if (this.faults.unavailable > 0 && Math.random() < this.faults.unavailable) {
+        throw new RpcError(grpc.status.UNAVAILABLE, 'injected fault: service unavailable');
+      }
+      if (!fn) throw new RpcError(grpc.status.UNIMPLEMENTED, `${path} is not implemented by the vertex-mcp emulator`);
+      callback(null, await fn(call.request, call.metadata));
+    } catch (err) {
+      if (err instanceof RpcError) {
+        callback({ code: err.code, details: err.message });
+      } else {
+        this.log(`emulator: ${path} failed: ${err instanceof Error ? err.stack : String(err)}`);
+        callback({ code: grpc.status.INTERNAL, details: `internal emulator error in ${path}` });
+      }
+    }
+  }
+
+  /** Binds host:port (0 = a free port) and returns the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      // Give in-flight calls a moment, then force.
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

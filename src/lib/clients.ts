@@ -1,0 +1,81 @@
+// The one factory for Google clients. Each client is imported from its per-service subpath and
+// created on first use (loading @google-cloud/aiplatform costs about a second; start-up must not
+// pay it), pointed at the emulator or at the regional Vertex AI endpoint.
+import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import type { ClientOptions } from 'google-gax';
+import { type BackendConfig, locationPath } from './config.js';
+import { VertexMcpError } from './errors.js';
+
+export class VertexClients {
+  private options?: Promise<ClientOptions>;
+  private readonly cache = new Map<string, Promise<unknown>>();
+  private readonly created: { close(): Promise<void> }[] = [];
+
+  constructor(readonly backend: BackendConfig) {}
+
+  /** `projects/{project}/locations/{location}`, the parent of every resource we create. */
+  get parent(): string {
+    return locationPath(this.backend);
+  }
+
+  models(): Promise<ModelServiceClient> {
+    return this.client('model', async (opts) => {
+      const { ModelServiceClient } = await import('@google-cloud/aiplatform/build/src/v1/model_service_client.js');
+      return new ModelServiceClient(opts);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.created.map((c) => c.close()));
+    this.created.length = 0;
+    this.cache.clear();
+  }
+
+  private client<T extends { close(): Promise<void> }>(
+    key: string,
+    make: (opts: ClientOptions) => Promise<T>,
+  ): Promise<T> {
+    let p = this.cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = this.clientOptions().then(make);
+      p.then((c) => this.created.push(c)).catch(() => this.cache.delete(key));
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+
+  private clientOptions(): Promise<ClientOptions> {
+    this.options ??= resolveOptions(this.backend).catch((err) => {
+      this.options = undefined; // let a later call try again (e.g. after `gcloud auth`)
+      throw err;
+    });
+    return this.options;
+  }
+}
+
+async function resolveOptions(backend: BackendConfig): Promise<ClientOptions> {
+  if (backend.kind === 'emulator') {
+    const [{ host, grpcPort }, { grpc }] = await Promise.all([backend.endpoint(), import('google-gax')]);
+    // The emulator speaks plaintext gRPC on loopback; insecure credentials also skip auth.
+    return { apiEndpoint: host, port: grpcPort, sslCreds: grpc.credentials.createInsecure() };
+  }
+  await assertCredentials(backend.project);
+  return { apiEndpoint: `${backend.location}-aiplatform.googleapis.com`, projectId: backend.project };
+}
+
+/** Fails fast, before any API call, when Application Default Credentials cannot be found. */
+async function assertCredentials(project: string): Promise<void> {
+  const { GoogleAuth } = await import('google-auth-library');
+  try {
+    await new GoogleAuth({
+      scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+      projectId: project,
+    }).getClient();
+  } catch (err) {
+    throw new VertexMcpError(
+      'UNAUTHENTICATED',
+      `No Google Cloud credentials found for vertex mode (project ${project}): ${(err as Error).message.split('\n')[0]}`,
+      'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; or drop --project to use the embedded emulator',
+    );
+  }
+}

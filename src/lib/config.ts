@@ -1,0 +1,30 @@
+// Which Vertex AI the library talks to. The library never starts the emulator itself: in emulator
+// mode the caller (the CLI, a test) hands it a lazy endpoint, so nothing starts before first use.
+
+export interface EmulatorEndpoint {
+  host: string;
+  grpcPort: number;
+}
+
+export type BackendConfig =
+  | {
+      kind: 'emulator';
+      /** Resolves the emulator's address; called once, on the first call that needs Vertex. */
+      endpoint: () => Promise<EmulatorEndpoint>;
+      project: string;
+      location: string;
+    }
+  | {
+      kind: 'vertex';
+      project: string;
+      location: string;
+      stagingBucket?: string;
+    };
+
+/** The project used for resource names when the emulator stands in for Vertex AI. */
+export const EMULATOR_PROJECT = 'vertex-mcp-local';
+export const DEFAULT_LOCATION = 'us-central1';
+
+export function locationPath(backend: BackendConfig): string {
+  return `projects/${backend.project}/locations/${backend.location}`;
+}

@@ -1,0 +1,216 @@
+// Registry toolset: semver-versioned models with stages and metrics, in Vertex AI's Model Registry.
+import { z } from 'zod';
+import { ModelMetadataSchema, ModelVersionRecord, ModelVersionSummary, STAGES } from '../lib/index.js';
+import { confirmed, safetyInput } from './confirm.js';
+import { defineTool } from './index.js';
+
+const name = z.string().describe('Model name (the Vertex model ID)');
+const version = z.string().describe('Semantic version, e.g. "1.2.0"');
+const metrics = z.record(z.string(), z.number());
+const fmt = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ') || 'none';
+
+export const uploadModel = defineTool({
+  name: 'upload_model',
+  title: 'Upload model version',
+  description:
+    'Register a new semver version of a model in the Vertex AI Model Registry, with stage, source, tags and metrics. A new name creates the model.',
+  toolset: 'registry',
+  kind: 'create',
+  input: ModelMetadataSchema.shape,
+  output: ModelVersionSummary.shape,
+  async handler(args, { lib }) {
+    const { name, version, version_id, deployment_stage, aliases, source, tags, created_at } =
+      await lib.registry.uploadModel(args);
+    const r = { name, version, version_id, deployment_stage, aliases, source, tags, created_at };
+    return {
+      structured: r,
+      text: `Uploaded ${r.name} ${r.version} (version id ${r.version_id}, stage ${r.deployment_stage}).`,
+    };
+  },
+});
+
+export const getModel = defineTool({
+  name: 'get_model',
+  title: 'Get model version',
+  description:
+    'One model version with its stage, aliases, labels, latest metrics and deployments. Without version: the production (default) version.',
+  toolset: 'registry',
+  kind: 'read',
+  input: { name, version: version.optional() },
+  output: ModelVersionRecord.shape,
+  async handler(args, { lib }) {
+    const r = await lib.registry.getModel(args.name, args.version);
+    return {
+      structured: r,
+      text: `${r.name} ${r.version ?? `id ${r.version_id}`}: ${r.deployment_stage ?? 'no stage'}; performance ${fmt(r.performance_metrics)}; cost ${fmt(r.cost_metrics)}.`,
+    };
+  },
+});
+
+export const listModels = defineTool({
+  name: 'list_models',
+  title: 'List model versions',
+  description: 'Model versions in the registry, optionally filtered by model name, stage, source and tags.',
+  toolset: 'registry',
+  kind: 'read',
+  input: {
+    name: name.optional(),
+    stage: z.enum(STAGES).optional().describe('Only versions in this stage'),
+    source: z.string().optional().describe('Only versions from this source'),
+    tags: z.array(z.string()).optional().describe('Only versions carrying all these tags'),
+  },
+  output: { versions: z.array(ModelVersionSummary), count: z.number() },
+  async handler(args, { lib }) {
+    const versions = await lib.registry.listModels(args);
+    const lines = versions.map((v) => `${v.name} ${v.version ?? `id ${v.version_id}`} (${v.deployment_stage ?? '-'})`);
+    return {
+      structured: { versions, count: versions.length },
+      text: `${versions.length} version(s)${lines.length ? `: ${lines.join(', ')}` : ''}.`,
+    };
+  },
+});
+
+export const promoteModel = defineTool({
+  name: 'promote_model',
+  title: 'Promote model version',
+  description:
+    'Move a version to its next stage (development -> staging -> production), or to target_stage. Skipping a stage needs force. Production moves the production alias; the previous production version is archived.',
+  toolset: 'registry',
+  kind: 'update',
+  input: {
+    name,
+    version,
+    target_stage: z.enum(STAGES).optional().describe('Stage to move to; default: the next one'),
+    force: z.boolean().default(false).describe('Allow skipping stages'),
+    gate: z
+      .object({
+        metric: z.string().optional().describe('Metric that must meet min or max'),
+        min: z.number().optional().describe('Lowest accepted value of metric'),
+        max: z.number().optional().describe('Highest accepted value of metric'),
+        beat_production: z.boolean().optional().describe('Candidate must beat the current production version'),
+      })
+      .optional()
+      .describe('Checks that must pass before promotion to production'),
+  },
+  output: {
+    name: z.string(),
+    version: z.string(),
+    from_stage: z.enum(STAGES),
+    to_stage: z.enum(STAGES),
+    previous_production: z.object({ version: z.string().nullable(), now: z.literal('archived') }).nullable(),
+    gate: z
+      .object({ metric: z.string().nullable(), value: z.number().nullable(), passed: z.boolean(), reason: z.string() })
+      .nullable(),
+  },
+  async handler(args, { lib }) {
+    const r = await lib.registry.promoteModel(args.name, args.version, args);
+    const prev = r.previous_production ? `; ${r.previous_production.version} archived` : '';
+    return { structured: r, text: `${r.name} ${r.version}: ${r.from_stage} -> ${r.to_stage}${prev}.` };
+  },
+});
+
+export const updateModelMetrics = defineTool({
+  name: 'update_model_metrics',
+  title: 'Update model metrics',
+  description:
+    'Record performance and/or cost metrics on a version (merged with the recorded ones; stored as a Vertex model evaluation).',
+  toolset: 'registry',
+  kind: 'update',
+  input: {
+    name,
+    version,
+    performance_metrics: metrics.optional().describe('e.g. {"accuracy": 0.91, "latency_p95_ms": 120}'),
+    cost_metrics: metrics.optional().describe('e.g. {"cost_per_1k_requests_usd": 0.4}'),
+  },
+  output: { name: z.string(), version: z.string().nullable(), performance_metrics: metrics, cost_metrics: metrics },
+  async handler(args, { lib }) {
+    const r = await lib.registry.updateMetrics(args.name, args.version, args);
+    const out = {
+      name: r.name,
+      version: r.version,
+      performance_metrics: r.performance_metrics,
+      cost_metrics: r.cost_metrics,
+    };
+    return {
+      structured: out,
+      text: `${r.name} ${r.version}: performance ${fmt(r.performance_metrics)}; cost ${fmt(r.cost_metrics)}.`,
+    };
+  },
+});
+
+export const compareModelVersions = defineTool({
+  name: 'compare_model_versions',
+  title: 'Compare two model versions',
+  description:
+    'Per-metric deltas between version_a and version_b, which is better on each, and a recommendation with the numbers.',
+  toolset: 'registry',
+  kind: 'read',
+  input: { name, version_a: version.describe('Baseline version'), version_b: version.describe('Candidate version') },
+  output: {
+    name: z.string(),
+    a: z.string(),
+    b: z.string(),
+    metrics: z.array(
+      z.object({
+        metric: z.string(),
+        a: z.number().nullable(),
+        b: z.number().nullable(),
+        delta: z.number().nullable(),
+        relative_change: z.number().nullable(),
+        direction: z.enum(['higher_is_better', 'lower_is_better']).nullable(),
+        better: z.enum(['a', 'b', 'tie']).nullable(),
+      }),
+    ),
+    winner: z.enum(['a', 'b', 'tie', 'mixed', 'unknown']),
+    recommendation: z.string(),
+  },
+  async handler(args, { lib }) {
+    const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b);
+    return { structured: r, text: `${r.recommendation}.` };
+  },
+});
+
+export const deleteModel = defineTool({
+  name: 'delete_model',
+  title: 'Delete model or version',
+  description:
+    'Delete one version (with version) or the whole model. Refused while deployed. Needs confirm: true; dry_run shows the plan.',
+  toolset: 'registry',
+  kind: 'destructive',
+  input: {
+    name,
+    version: version.optional().describe('Version to delete; omit to delete the whole model'),
+    ...safetyInput,
+  },
+  output: {
+    deleted: z.boolean(),
+    plan: z.object({
+      action: z.enum(['delete_version', 'delete_model']),
+      name: z.string(),
+      versions: z.array(z.string()),
+      default_moves_to: z.string().nullable(),
+      deployed: z.array(z.object({ version: z.string().nullable(), endpoint: z.string() })),
+    }),
+  },
+  async handler(args, ctx) {
+    const plan = await ctx.lib.registry.planDelete(args.name, args.version);
+    const what = `delete ${plan.action === 'delete_model' ? 'model' : 'version'} ${args.name} ${plan.versions.join(', ')}`;
+    if (!(await confirmed(ctx, args, what)))
+      return { structured: { deleted: false, plan }, text: `Dry run: would ${what}.` };
+    await ctx.lib.registry.deleteModel(args.name, args.version);
+    return { structured: { deleted: true, plan }, text: `Deleted: ${what.slice(7)}.` };
+  },
+});
+
+export const registryTools = [
+  uploadModel,
+  getModel,
+  listModels,
+  promoteModel,
+  updateModelMetrics,
+  compareModelVersions,
+  deleteModel,
+];

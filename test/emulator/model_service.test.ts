@@ -1,0 +1,582 @@
+// Contract tests for the emulated ModelService, through Google's official client over gRPC.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import { grpc } from 'google-gax';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+
+// No GCE metadata server here: skip google-auth's probe for it.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+const parent = 'projects/test-project/locations/us-central1';
+const modelName = (id: string) => `${parent}/models/${id}`;
+
+type ModelInput = Record<string, any>;
+const model = (over: ModelInput = {}): ModelInput => ({
+  displayName: 'router',
+  containerSpec: { imageUri: 'us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest' },
+  artifactUri: 'gs://bucket/router/1',
+  ...over,
+});
+
+function connect(emu: Emulator): ModelServiceClient {
+  return new ModelServiceClient({
+    apiEndpoint: '127.0.0.1',
+    port: emu.grpcPort,
+    sslCreds: grpc.credentials.createInsecure(),
+  });
+}
+
+/** Asserts a call fails with a gRPC status code and a message matching `message`. */
+async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
+  const err = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { code?: number; details?: string; message?: string } | undefined;
+  expect(err, 'expected the call to fail').toBeDefined();
+  expect(err!.code, err!.message).toBe(code);
+  if (message) expect(err!.details ?? err!.message).toMatch(message);
+}
+
+const INVALID_ARGUMENT = 3;
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+
+describe('ModelService (emulated, official client)', () => {
+  let emu: Emulator;
+  let client: ModelServiceClient;
+
+  async function upload(req: { modelId?: string; parentModel?: string; model?: ModelInput }) {
+    const [op] = await client.uploadModel({ parent, model: model(), ...req });
+    const [res] = await op.promise();
+    return res;
+  }
+
+  async function aliasesOf(id: string): Promise<Record<string, string[]>> {
+    const [versions] = await client.listModelVersions({ name: modelName(id) });
+    return Object.fromEntries(versions.map((v) => [v.versionId!, [...(v.versionAliases ?? [])].sort()]));
+  }
+
+  beforeAll(async () => {
+    emu = await startEmulator({ dataDir: ':memory:' });
+    client = connect(emu);
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await emu.close();
+  });
+
+  describe('UploadModel and GetModel', () => {
+    it('uploads a model as version 1 holding the default alias, readable by id, version and alias', async () => {
+      const res = await upload({
+        modelId: 'router',
+        model: model({ description: 'routes tasks', versionAliases: ['v1-0-0'], labels: { stage: 'development' } }),
+      });
+      expect(res.model).toBe(modelName('router'));
+      expect(res.modelVersionId).toBe('1');
+
+      for (const name of [modelName('router'), `${modelName('router')}@1`, `${modelName('router')}@v1-0-0`]) {
+        const [m] = await client.getModel({ name });
+        expect(m.name).toBe(modelName('router'));
+        expect(m.versionId).toBe('1');
+        expect(m.displayName).toBe('router');
+        expect(m.description).toBe('routes tasks');
+        expect([...m.versionAliases!].sort()).toEqual(['default', 'v1-0-0']);
+        expect(m.labels).toEqual({ stage: 'development' });
+        expect(m.artifactUri).toBe('gs://bucket/router/1');
+        expect(m.containerSpec?.imageUri).toContain('sklearn-cpu');
+        expect(Number(m.createTime?.seconds)).toBeGreaterThan(1_600_000_000);
+        expect(m.versionCreateTime).toEqual(m.createTime);
+      }
+    });
+
+    it('uploads a second version through parent_model without taking "default"', async () => {
+      const res = await upload({
+        parentModel: modelName('router'),
+        model: model({ artifactUri: 'gs://bucket/router/2', versionAliases: ['v1-1-0'], versionDescription: 'second' }),
+      });
+      expect(res).toMatchObject({ model: modelName('router'), modelVersionId: '2' });
+      const [v2] = await client.getModel({ name: `${modelName('router')}@v1-1-0` });
+      expect(v2.versionId).toBe('2');
+      expect(v2.artifactUri).toBe('gs://bucket/router/2');
+      expect(v2.versionDescription).toBe('second');
+      expect(v2.versionAliases).toEqual(['v1-1-0']);
+      // The model without a version still means the default one.
+      const [m] = await client.getModel({ name: modelName('router') });
+      expect(m.versionId).toBe('1');
+    });
+
+    it('moves an alias requested by a new version off the version that held it', async () => {
+      await upload({ modelId: 'mover', model: model({ versionAliases: ['staging'] }) });
+      const res = await upload({
+        parentModel: modelName('mover'),
+        model: model({ versionAliases: ['staging', 'default'] }),
+      });
+      expect(res.modelVersionId).toBe('2');
+      expect(await aliasesOf('mover')).toEqual({ '1': [], '2': ['default', 'staging'] });
+      const [m] = await client.getModel({ name: modelName('mover') });
+      expect(m.versionId).toBe('2');
+    });
+
+    it('generates a numeric model id when none is given', async () => {
+      const res = await upload({});
+      expect(res.model).toMatch(/^projects\/test-project\/locations\/us-central1\/models\/\d+$/);
+      const [m] = await client.getModel({ name: res.model! });
+      expect(m.versionAliases).toEqual(['default']);
+    });
+
+    it('refuses a duplicate model id with ALREADY_EXISTS', async () => {
+      await expectStatus(client.uploadModel({ parent, modelId: 'router', model: model() }), ALREADY_EXISTS, /router/);
+    });
+
+    it('refuses a parent_model that does not exist with NOT_FOUND', async () => {
+      await expectStatus(
+        client.uploadModel({ parent, parentModel: modelName('ghost'), model: model() }),
+        NOT_FOUND,
+        /ghost/,
+      );
+    });
+
+    it('validates model id, required fields, aliases and labels with INVALID_ARGUMENT naming the field', async () => {
+      await expectStatus(
+        client.uploadModel({ parent, modelId: '1router', model: model() }),
+        INVALID_ARGUMENT,
+        /model_id .*\[a-z\]\[a-z0-9_-\]\{0,62\}/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'Router', model: model() }),
+        INVALID_ARGUMENT,
+        /model_id/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'a'.repeat(64), model: model() }),
+        INVALID_ARGUMENT,
+        /model_id/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ displayName: '' }) }),
+        INVALID_ARGUMENT,
+        /model\.display_name is required/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ containerSpec: {} }) }),
+        INVALID_ARGUMENT,
+        /model\.container_spec\.image_uri is required/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ versionAliases: ['v1.2.0'] }) }),
+        INVALID_ARGUMENT,
+        /version_aliases "v1\.2\.0"/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ versionAliases: ['12'] }) }),
+        INVALID_ARGUMENT,
+        /version_aliases "12"/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ labels: { Stage: 'prod' } }) }),
+        INVALID_ARGUMENT,
+        /labels key "Stage"/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ labels: { stage: 'Prod!' } }) }),
+        INVALID_ARGUMENT,
+        /labels\["stage"\]/,
+      );
+      await expectStatus(
+        client.uploadModel({ parent, modelId: 'x1', model: model({ labels: { k: 'v'.repeat(64) } }) }),
+        INVALID_ARGUMENT,
+        /labels\["k"\]/,
+      );
+      // Nothing was written by the refused uploads.
+      await expectStatus(client.getModel({ name: modelName('x1') }), NOT_FOUND);
+    });
+
+    it('answers NOT_FOUND naming the model, version or alias', async () => {
+      await expectStatus(client.getModel({ name: modelName('nope') }), NOT_FOUND, /models\/nope/);
+      await expectStatus(client.getModel({ name: `${modelName('router')}@99` }), NOT_FOUND, /version 99/);
+      await expectStatus(client.getModel({ name: `${modelName('router')}@golden` }), NOT_FOUND, /alias "golden"/);
+      await expectStatus(client.getModel({ name: 'models/router' }), INVALID_ARGUMENT, /projects\/\{project\}/);
+    });
+  });
+
+  describe('ListModels and ListModelVersions', () => {
+    const listParent = 'projects/list-project/locations/europe-west4';
+    const up = async (modelId: string, displayName: string, labels: Record<string, string>, parentModel?: string) => {
+      const [op] = await client.uploadModel({
+        parent: listParent,
+        ...(parentModel ? { parentModel } : { modelId }),
+        model: model({ displayName, labels }),
+      });
+      await op.promise();
+    };
+
+    beforeAll(async () => {
+      await up('alpha', 'Alpha', { team: 'search', stage: 'production' });
+      await up('beta', 'Beta', { team: 'ads' });
+      await up('gamma', 'Gamma', { team: 'search', stage: 'staging' });
+      // A second version of alpha with other labels: ListModels shows the default version only.
+      await up('alpha', 'Alpha', { team: 'other' }, `${listParent}/models/alpha`);
+    });
+
+    const ids = (models: { name?: string | null }[]) => models.map((m) => m.name!.split('/').pop());
+
+    it('lists default versions, filtered by display name, labels, model id and boolean operators', async () => {
+      const list = async (filter?: string, orderBy?: string) =>
+        ids((await client.listModels({ parent: listParent, filter, orderBy }))[0]);
+      expect(await list()).toEqual(['alpha', 'beta', 'gamma']);
+      expect(await list('display_name="Beta"')).toEqual(['beta']);
+      expect(await list('displayName!="Beta"')).toEqual(['alpha', 'gamma']);
+      expect(await list('labels.team="search"')).toEqual(['alpha', 'gamma']);
+      expect(await list('labels.team=other')).toEqual([]); // alpha's v2 is not its default
+      expect(await list('labels.stage:*')).toEqual(['alpha', 'gamma']);
+      expect(await list('labels:stage AND NOT labels.stage="staging"')).toEqual(['alpha']);
+      expect(await list('model=beta OR model=gamma')).toEqual(['beta', 'gamma']);
+      expect(await list('labels.team="search" AND (model=alpha OR display_name="Beta")')).toEqual(['alpha']);
+      expect(await list('labels.team!="search"')).toEqual(['beta']);
+      // AIP-160 precedence: OR binds tighter than AND; juxtaposition is AND; "-" negates.
+      expect(await list('model=beta OR model=alpha AND labels.team="search"')).toEqual(['alpha']);
+      expect(await list('labels.team=search -labels:stage')).toEqual([]);
+      expect(await list('-labels:stage')).toEqual(['beta']);
+      expect(await list(undefined, 'display_name desc')).toEqual(['gamma', 'beta', 'alpha']);
+    });
+
+    it('rejects unsupported filter fields and order_by with INVALID_ARGUMENT listing what is supported', async () => {
+      await expectStatus(
+        client.listModels({ parent: listParent, filter: 'create_time>"2020"' }),
+        INVALID_ARGUMENT,
+        /unsupported field "create_time".*display_name/,
+      );
+      await expectStatus(
+        client.listModels({ parent: listParent, filter: 'labels.team=' }),
+        INVALID_ARGUMENT,
+        /expected a value/,
+      );
+      await expectStatus(
+        client.listModels({ parent: listParent, orderBy: 'artifact_uri' }),
+        INVALID_ARGUMENT,
+        /create_time, update_time, display_name/,
+      );
+    });
+
+    it('pages with page_size and page_token', async () => {
+      const [first, , firstRes] = await client.listModels({ parent: listParent, pageSize: 1 }, { autoPaginate: false });
+      expect(ids(first)).toEqual(['alpha']);
+      expect(firstRes?.nextPageToken).toBeTruthy();
+      const seen: string[] = [];
+      for await (const m of client.listModelsAsync({ parent: listParent, pageSize: 1 }, { autoPaginate: false }))
+        seen.push(m.name!.split('/').pop()!);
+      expect(seen).toEqual(['alpha', 'beta', 'gamma']);
+      await expectStatus(
+        client.listModels({ parent: listParent, pageToken: 'not-a-token' }, { autoPaginate: false }),
+        INVALID_ARGUMENT,
+      );
+    });
+
+    it('lists versions in version order, with label filters and order_by', async () => {
+      const name = `${listParent}/models/alpha`;
+      const [versions] = await client.listModelVersions({ name });
+      expect(versions.map((v) => v.versionId)).toEqual(['1', '2']);
+      expect(versions.every((v) => v.name === name)).toBe(true);
+      const [other] = await client.listModelVersions({ name, filter: 'labels.team="other"' });
+      expect(other.map((v) => v.versionId)).toEqual(['2']);
+      const [byAlias] = await client.listModelVersions({ name, filter: 'version_aliases:default' });
+      expect(byAlias.map((v) => v.versionId)).toEqual(['1']);
+      const [desc] = await client.listModelVersions({ name, orderBy: 'create_time desc' });
+      expect(desc.map((v) => v.versionId)).toEqual(['2', '1']);
+      const [page] = await client.listModelVersions({ name, pageSize: 1 }, { autoPaginate: false });
+      expect(page.map((v) => v.versionId)).toEqual(['1']);
+    });
+  });
+
+  describe('MergeVersionAliases', () => {
+    beforeAll(async () => {
+      await upload({ modelId: 'aliased', model: model({ versionAliases: ['production'] }) });
+      await upload({ parentModel: modelName('aliased'), model: model({ versionAliases: ['staging'] }) });
+      await upload({ parentModel: modelName('aliased'), model: model() });
+    });
+
+    it('adds aliases, moving them off the version that held them, and removes with "-"', async () => {
+      const [v2] = await client.mergeVersionAliases({
+        name: `${modelName('aliased')}@2`,
+        versionAliases: ['production', '-staging', 'golden'],
+      });
+      expect(v2.versionId).toBe('2');
+      expect([...v2.versionAliases!].sort()).toEqual(['golden', 'production']);
+      expect(await aliasesOf('aliased')).toEqual({ '1': ['default'], '2': ['golden', 'production'], '3': [] });
+    });
+
+    it('moves "default" by adding it to another version', async () => {
+      await client.mergeVersionAliases({ name: `${modelName('aliased')}@3`, versionAliases: ['default'] });
+      expect(await aliasesOf('aliased')).toEqual({ '1': [], '2': ['golden', 'production'], '3': ['default'] });
+      const [m] = await client.getModel({ name: modelName('aliased') });
+      expect(m.versionId).toBe('3');
+    });
+
+    it('refuses removing "default", add-and-remove of one alias, bad formats and unversioned names', async () => {
+      const name = `${modelName('aliased')}@3`;
+      await expectStatus(
+        client.mergeVersionAliases({ name, versionAliases: ['-default'] }),
+        INVALID_ARGUMENT,
+        /default/,
+      );
+      await expectStatus(
+        client.mergeVersionAliases({ name, versionAliases: ['canary', '-canary'] }),
+        INVALID_ARGUMENT,
+        /canary/,
+      );
+      await expectStatus(client.mergeVersionAliases({ name, versionAliases: ['v1.0'] }), INVALID_ARGUMENT, /v1\.0/);
+      await expectStatus(
+        client.mergeVersionAliases({ name: modelName('aliased'), versionAliases: ['x1'] }),
+        INVALID_ARGUMENT,
+        /@\{version_id\}/,
+      );
+      await expectStatus(
+        client.mergeVersionAliases({ name: `${modelName('aliased')}@9`, versionAliases: ['x1'] }),
+        NOT_FOUND,
+      );
+      expect((await aliasesOf('aliased'))['3']).toEqual(['default']);
+    });
+  });
+
+  describe('UpdateModel', () => {
+    beforeAll(async () => {
+      await upload({ modelId: 'updatable', model: model({ labels: { stage: 'development' } }) });
+      await upload({
+        parentModel: modelName('updatable'),
+        model: model({ versionAliases: ['next'], labels: { a: 'b' } }),
+      });
+    });
+
+    it('replaces the labels of the version named, bumping its update time', async () => {
+      const [before] = await client.getModel({ name: `${modelName('updatable')}@next` });
+      await new Promise((r) => setTimeout(r, 5));
+      const [updated] = await client.updateModel({
+        model: { name: `${modelName('updatable')}@next`, labels: { stage: 'staging', source: 'tuning_job' } },
+        updateMask: { paths: ['labels'] },
+      });
+      expect(updated.versionId).toBe('2');
+      expect(updated.labels).toEqual({ stage: 'staging', source: 'tuning_job' });
+      const toMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+        Number(t?.seconds) * 1000 + (t?.nanos ?? 0) / 1e6;
+      expect(toMs(updated.versionUpdateTime)).toBeGreaterThan(toMs(before.versionUpdateTime));
+      const [v1] = await client.getModel({ name: `${modelName('updatable')}@1` });
+      expect(v1.labels).toEqual({ stage: 'development' });
+    });
+
+    it('updates model-level fields for every version and version fields of the default version', async () => {
+      await client.updateModel({
+        model: { name: modelName('updatable'), displayName: 'Router v2', versionDescription: '{"base_model":"x"}' },
+        updateMask: { paths: ['display_name', 'version_description'] },
+      });
+      const [v1] = await client.getModel({ name: `${modelName('updatable')}@1` });
+      const [v2] = await client.getModel({ name: `${modelName('updatable')}@2` });
+      expect([v1.displayName, v2.displayName]).toEqual(['Router v2', 'Router v2']);
+      expect(v1.versionDescription).toBe('{"base_model":"x"}');
+      expect(v2.versionDescription).toBe('');
+    });
+
+    it('requires an update mask of updatable fields and valid values', async () => {
+      const m = { name: modelName('updatable'), labels: { a: 'b' } };
+      await expectStatus(client.updateModel({ model: m, updateMask: { paths: [] } }), INVALID_ARGUMENT, /update_mask/);
+      await expectStatus(
+        client.updateModel({ model: m, updateMask: { paths: ['version_aliases'] } }),
+        INVALID_ARGUMENT,
+        /MergeVersionAliases/,
+      );
+      await expectStatus(
+        client.updateModel({ model: m, updateMask: { paths: ['artifact_uri'] } }),
+        INVALID_ARGUMENT,
+        /artifact_uri/,
+      );
+      await expectStatus(
+        client.updateModel({ model: { ...m, labels: { 'Bad Key': 'x' } }, updateMask: { paths: ['labels'] } }),
+        INVALID_ARGUMENT,
+        /Bad Key/,
+      );
+      await expectStatus(
+        client.updateModel({ model: { name: modelName('ghost'), labels: {} }, updateMask: { paths: ['labels'] } }),
+        NOT_FOUND,
+        /ghost/,
+      );
+    });
+  });
+
+  describe('DeleteModelVersion and DeleteModel', () => {
+    beforeAll(async () => {
+      await upload({ modelId: 'doomed', model: model() });
+      await upload({ parentModel: modelName('doomed'), model: model({ versionAliases: ['canary'] }) });
+      await upload({ parentModel: modelName('doomed'), model: model() });
+    });
+
+    it('refuses deleting the version holding "default" while others exist', async () => {
+      await expectStatus(
+        client.deleteModelVersion({ name: `${modelName('doomed')}@1` }),
+        FAILED_PRECONDITION,
+        /default alias/,
+      );
+      await expectStatus(client.deleteModelVersion({ name: modelName('doomed') }), INVALID_ARGUMENT);
+    });
+
+    it('deletes a version by alias and never reuses its version id', async () => {
+      const [op] = await client.deleteModelVersion({ name: `${modelName('doomed')}@canary` });
+      await op.promise();
+      expect(Object.keys(await aliasesOf('doomed'))).toEqual(['1', '3']);
+      await expectStatus(client.getModel({ name: `${modelName('doomed')}@2` }), NOT_FOUND);
+      const res = await upload({ parentModel: modelName('doomed'), model: model() });
+      expect(res.modelVersionId).toBe('4');
+    });
+
+    it('refuses deleting the only version; DeleteModel removes the model, its versions and evaluations', async () => {
+      await upload({ modelId: 'single', model: model() });
+      await expectStatus(
+        client.deleteModelVersion({ name: `${modelName('single')}@1` }),
+        FAILED_PRECONDITION,
+        /DeleteModel/,
+      );
+      const [ev] = await client.importModelEvaluation({
+        parent: modelName('doomed'),
+        modelEvaluation: { displayName: 'performance' },
+      });
+      const [op] = await client.deleteModel({ name: modelName('doomed') });
+      const [res] = await op.promise();
+      expect(res).toEqual({});
+      await expectStatus(client.getModel({ name: modelName('doomed') }), NOT_FOUND);
+      await expectStatus(client.getModelEvaluation({ name: ev.name! }), NOT_FOUND);
+      await expectStatus(client.deleteModel({ name: modelName('doomed') }), NOT_FOUND);
+      expect(emu.store.list('model_version', modelName('doomed'))).toEqual([]);
+    });
+
+    it('refuses deleting a deployed version or model, naming the endpoint', async () => {
+      await upload({ modelId: 'deployed', model: model() });
+      await upload({ parentModel: modelName('deployed'), model: model() });
+      // EndpointService records deployments on the version document.
+      const key = `${modelName('deployed')}@2`;
+      const doc = emu.store.get<Record<string, unknown>>('model_version', key)!;
+      const endpoint = `${parent}/endpoints/42`;
+      emu.store.put(
+        'model_version',
+        key,
+        { ...doc, deployedModels: [{ endpoint, deployedModelId: '7' }] },
+        modelName('deployed'),
+      );
+      await expectStatus(client.deleteModelVersion({ name: key }), FAILED_PRECONDITION, /endpoints\/42/);
+      await expectStatus(client.deleteModel({ name: modelName('deployed') }), FAILED_PRECONDITION, /endpoints\/42/);
+      const [m] = await client.getModel({ name: key });
+      expect(m.deployedModels).toMatchObject([{ endpoint, deployedModelId: '7' }]);
+    });
+  });
+
+  describe('model evaluations', () => {
+    const metrics = (accuracy: number) => ({ structValue: { fields: { accuracy: { numberValue: accuracy } } } });
+
+    beforeAll(async () => {
+      await upload({ modelId: 'evaluated', model: model() });
+      await upload({ parentModel: modelName('evaluated'), model: model() });
+    });
+
+    it('imports evaluations per version and lists them newest first', async () => {
+      const [e1] = await client.importModelEvaluation({
+        parent: modelName('evaluated'),
+        modelEvaluation: { displayName: 'performance', metricsSchemaUri: 'gs://schema.yaml', metrics: metrics(0.8) },
+      });
+      expect(e1.name).toMatch(/^projects\/test-project\/locations\/us-central1\/models\/evaluated\/evaluations\/\d+$/);
+      expect(e1.createTime?.seconds).toBeTruthy();
+      const [e2] = await client.importModelEvaluation({
+        parent: `${modelName('evaluated')}@2`,
+        modelEvaluation: { displayName: 'performance', metrics: metrics(0.85) },
+      });
+      const [e3] = await client.importModelEvaluation({
+        parent: `${modelName('evaluated')}@2`,
+        modelEvaluation: { displayName: 'performance', metrics: metrics(0.9) },
+      });
+      await client.importModelEvaluation({
+        parent: `${modelName('evaluated')}@2`,
+        modelEvaluation: { displayName: 'cost', metrics: metrics(0) },
+      });
+
+      const [v1] = await client.listModelEvaluations({ parent: modelName('evaluated') });
+      expect(v1.map((e) => e.name)).toEqual([e1.name]);
+      const [v2] = await client.listModelEvaluations({
+        parent: `${modelName('evaluated')}@2`,
+        filter: 'display_name="performance"',
+      });
+      expect(v2.map((e) => e.name)).toEqual([e3.name, e2.name]);
+      expect(v2[0]!.metrics?.structValue?.fields?.accuracy?.numberValue).toBe(0.9);
+
+      const [got] = await client.getModelEvaluation({ name: e1.name! });
+      expect(got.displayName).toBe('performance');
+      expect(got.metricsSchemaUri).toBe('gs://schema.yaml');
+      expect(got.metrics?.structValue?.fields?.accuracy?.numberValue).toBe(0.8);
+
+      const [page, , raw] = await client.listModelEvaluations(
+        { parent: `${modelName('evaluated')}@2`, pageSize: 2 },
+        { autoPaginate: false },
+      );
+      expect(page).toHaveLength(2);
+      expect(raw?.nextPageToken).toBeTruthy();
+    });
+
+    it('answers NOT_FOUND for unknown evaluations and versions', async () => {
+      await expectStatus(client.getModelEvaluation({ name: `${modelName('evaluated')}/evaluations/999` }), NOT_FOUND);
+      await expectStatus(
+        client.listModelEvaluations({ parent: `${modelName('evaluated')}@7` }),
+        NOT_FOUND,
+        /version 7/,
+      );
+      await expectStatus(
+        client.importModelEvaluation({ parent: modelName('ghost'), modelEvaluation: { displayName: 'x' } }),
+        NOT_FOUND,
+      );
+    });
+  });
+});
+
+describe('ModelService persistence', () => {
+  it('keeps models, versions, aliases and evaluations across an emulator restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-model-'));
+    try {
+      let emu = await startEmulator({ dataDir });
+      let client = connect(emu);
+      const [op1] = await client.uploadModel({
+        parent,
+        modelId: 'durable',
+        model: model({ labels: { stage: 'staging' } }),
+      });
+      await op1.promise();
+      const [op2] = await client.uploadModel({
+        parent,
+        parentModel: modelName('durable'),
+        model: model({ versionAliases: ['production'] }),
+      });
+      await op2.promise();
+      const [ev] = await client.importModelEvaluation({
+        parent: `${modelName('durable')}@production`,
+        modelEvaluation: { displayName: 'performance' },
+      });
+      await client.close();
+      await emu.close();
+
+      emu = await startEmulator({ dataDir });
+      client = connect(emu);
+      const [m] = await client.getModel({ name: `${modelName('durable')}@production` });
+      expect(m.versionId).toBe('2');
+      const [v1] = await client.getModel({ name: modelName('durable') });
+      expect(v1.labels).toEqual({ stage: 'staging' });
+      const [evals] = await client.listModelEvaluations({ parent: `${modelName('durable')}@2` });
+      expect(evals.map((e) => e.name)).toEqual([ev.name]);
+      // Version ids keep counting after a restart.
+      const [op3] = await client.uploadModel({ parent, parentModel: modelName('durable'), model: model() });
+      const [res] = await op3.promise();
+      expect(res.modelVersionId).toBe('3');
+      await client.close();
+      await emu.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
