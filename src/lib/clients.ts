@@ -56,8 +56,15 @@ export class VertexClients {
 async function resolveOptions(backend: BackendConfig): Promise<ClientOptions> {
   if (backend.kind === 'emulator') {
     const [{ host, grpcPort }, { grpc }] = await Promise.all([backend.endpoint(), import('google-gax')]);
-    // The emulator speaks plaintext gRPC on loopback; insecure credentials also skip auth.
-    return { apiEndpoint: host, port: grpcPort, sslCreds: grpc.credentials.createInsecure() };
+    // The emulator speaks plaintext gRPC on loopback; insecure credentials skip auth. Naming the
+    // project and universe stops google-auth from probing the GCE metadata server (a network call).
+    return {
+      apiEndpoint: host,
+      port: grpcPort,
+      sslCreds: grpc.credentials.createInsecure(),
+      projectId: backend.project,
+      universeDomain: 'googleapis.com',
+    };
   }
   await assertCredentials(backend.project);
   return { apiEndpoint: `${backend.location}-aiplatform.googleapis.com`, projectId: backend.project };

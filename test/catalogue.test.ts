@@ -1,0 +1,74 @@
+// The catalogue's contract: selection rules, annotations, schema snapshots, sizes.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { annotationsFor, catalogue, listEntry, selectTools, TOOLSETS } from '../src/tools/index.js';
+import { VERSION } from '../src/version.js';
+
+const names = (sel: Parameters<typeof selectTools>[1]) => selectTools(catalogue(), sel).map((t) => t.name);
+
+describe('catalogue', () => {
+  it('has unique snake_case verb_noun names in known toolsets', () => {
+    const all = catalogue();
+    expect(new Set(all.map((t) => t.name)).size).toBe(all.length);
+    for (const t of all) {
+      expect(t.name).toMatch(/^[a-z]+(_[a-z0-9]+)+$/);
+      expect(TOOLSETS).toContain(t.toolset);
+      expect(t.title.length).toBeGreaterThan(3);
+    }
+  });
+
+  it('describes every input field', () => {
+    for (const t of catalogue()) {
+      const props = (listEntry(t).inputSchema.properties ?? {}) as Record<string, { description?: string }>;
+      expect(Object.keys(props)).toEqual(Object.keys(t.input));
+      for (const [field, schema] of Object.entries(props))
+        expect(schema.description, `${t.name}.${field}`).toBeTruthy();
+    }
+  });
+
+  it('derives annotations from kind', () => {
+    expect(annotationsFor('read')).toEqual({
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: true,
+    });
+    expect(annotationsFor('destructive')).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: false,
+    });
+    expect(annotationsFor('create')).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+    });
+    const destructive = catalogue().filter((t) => t.kind === 'destructive');
+    for (const t of destructive) expect(Object.keys(t.input)).toEqual(expect.arrayContaining(['dry_run', 'confirm']));
+  });
+
+  it('filters by toolset, tool and exclusion; read-only wins', () => {
+    expect(names({ readOnly: true })).toEqual(['get_model', 'list_models', 'compare_model_versions']);
+    expect(names({ toolsets: ['tuning'] })).toEqual([]);
+    expect(names({ toolsets: ['tuning'], tools: ['get_model'] })).toEqual(['get_model']);
+    expect(names({ excludeTools: ['delete_model'] })).not.toContain('delete_model');
+    expect(names({ tools: ['delete_model'], readOnly: true, toolsets: ['tuning'] })).toEqual([]);
+    expect(() => names({ toolsets: ['registy'] })).toThrow('unknown toolset "registy"; valid: all, registry, tuning');
+    expect(() => names({ tools: ['nope'] })).toThrow(/unknown tool "nope"; valid: upload_model/);
+  });
+
+  it('keeps each tool schema as snapshotted (interface changes are deliberate)', async () => {
+    for (const t of catalogue()) {
+      await expect(JSON.stringify(listEntry(t), null, 2)).toMatchFileSnapshot(`./__schemas__/${t.name}.json`);
+    }
+  });
+
+  it('keeps the tools/list answer small (SPEC 9 budget: 20 KB for all toolsets)', () => {
+    const bytes = JSON.stringify({ tools: catalogue().map(listEntry) }).length;
+    expect(bytes).toBeLessThan(20_000);
+  });
+
+  it('reports the package version', () => {
+    expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+});
