@@ -101,6 +101,7 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
   const serverConfig = {
     backend,
     log,
+    allowedRoots: config.allowPath,
     selection: {
       toolsets: config.toolsets,
       tools: config.tools,

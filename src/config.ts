@@ -80,7 +80,9 @@ export function parseConfig(raw: Record<string, unknown>): Config {
   if (backend === 'vertex' && !c.project) {
     throw new ConfigError('--project: vertex mode needs a Google Cloud project (--project or GOOGLE_CLOUD_PROJECT)');
   }
-  const dataDir = c.dataDir === ':memory:' ? c.dataDir : path.resolve(c.dataDir);
+  // Client configs (mcp.json) often carry "~/..." in env values, which no shell expands.
+  const expanded = c.dataDir.startsWith('~/') ? path.join(os.homedir(), c.dataDir.slice(2)) : c.dataDir;
+  const dataDir = expanded === ':memory:' ? expanded : path.resolve(expanded);
   return {
     ...c,
     backend,

@@ -36,7 +36,7 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
 
 export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promise<HttpServer> {
   const log = config.log ?? silentLogger;
-  const lib = config.lib ?? createLibrary(config.backend, log);
+  const lib = config.lib ?? createLibrary(config.backend, { log, allowedRoots: config.allowedRoots });
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];
   const app = createMcpExpressApp({ host: opts.host, allowedHosts: hostnames });
   const sessions = new Map<string, Session>();

@@ -12,6 +12,8 @@ export interface ServerConfig {
   backend: BackendConfig;
   selection?: ToolSelection;
   log?: Logger;
+  /** Directories local paths may use (--allow-path). */
+  allowedRoots?: string[];
   /** A library shared by several servers (HTTP sessions); the caller closes it. */
   lib?: Library;
 }
@@ -27,7 +29,7 @@ development -> staging -> production, record and compare metrics. A model versio
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const log = config.log ?? silentLogger;
-  const lib = config.lib ?? createLibrary(config.backend, log);
+  const lib = config.lib ?? createLibrary(config.backend, { log, allowedRoots: config.allowedRoots });
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },

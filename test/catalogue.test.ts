@@ -72,3 +72,11 @@ describe('catalogue', () => {
     expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
 });
+
+describe('README', () => {
+  it('carries the tool table generated from the catalogue', async () => {
+    const { updateReadme } = await import('../scripts/gen-tool-table.js');
+    const readme = readFileSync('README.md', 'utf8');
+    expect(updateReadme(readme), 'run `npm run docs:tools`').toBe(readme);
+  });
+});

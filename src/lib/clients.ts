@@ -2,6 +2,7 @@
 // created on first use (loading @google-cloud/aiplatform costs about a second; start-up must not
 // pay it), pointed at the emulator or at the regional Vertex AI endpoint.
 import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import type { Storage } from '@google-cloud/storage';
 import type { ClientOptions } from 'google-gax';
 import { type BackendConfig, locationPath } from './config.js';
 import { VertexMcpError } from './errors.js';
@@ -22,6 +23,27 @@ export class VertexClients {
     return this.client('model', async (opts) => {
       const { ModelServiceClient } = await import('@google-cloud/aiplatform/build/src/v1/model_service_client.js');
       return new ModelServiceClient(opts);
+    });
+  }
+
+  /** @google-cloud/storage, pointed at the emulator's GCS JSON API in emulator mode. */
+  storage(): Promise<Storage> {
+    return this.client('storage', async () => {
+      const { Storage } = await import('@google-cloud/storage');
+      if (this.backend.kind === 'emulator') {
+        const { host, httpPort } = await this.backend.endpoint();
+        if (!httpPort) throw new VertexMcpError('UNAVAILABLE', 'the emulator has no GCS endpoint');
+        // No credentials: the emulator's GCS accepts anonymous requests on loopback.
+        return withClose(
+          new Storage({
+            apiEndpoint: `http://${host}:${httpPort}`,
+            projectId: this.backend.project,
+            token: 'emulator',
+          } as never),
+        );
+      }
+      await assertCredentials(this.backend.project);
+      return withClose(new Storage({ projectId: this.backend.project }));
     });
   }
 
@@ -85,4 +107,8 @@ async function assertCredentials(project: string): Promise<void> {
       'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file; or drop --project to use the embedded emulator',
     );
   }
+}
+
+function withClose<T extends object>(client: T): T & { close(): Promise<void> } {
+  return Object.assign(client, { close: async () => {} });
 }

@@ -4,6 +4,8 @@
 export interface EmulatorEndpoint {
   host: string;
   grpcPort: number;
+  /** The emulator's HTTP port (GCS JSON API); absent when it serves gRPC only. */
+  httpPort?: number;
 }
 
 export type BackendConfig =

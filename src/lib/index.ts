@@ -1,8 +1,10 @@
 // The library API: what the MCP tools use, and what TypeScript code can import directly.
+import path from 'node:path';
 import { VertexClients } from './clients.js';
 import type { BackendConfig } from './config.js';
 import { type Logger, silentLogger } from './log.js';
 import { ModelRegistry } from './registry/registry.js';
+import { Files } from './storage.js';
 
 export { VertexClients } from './clients.js';
 export * from './config.js';
@@ -12,16 +14,34 @@ export { STAGES, type Stage } from './registry/naming.js';
 export type { DeletePlan, PromoteOptions, PromotionGate } from './registry/registry.js';
 export { ModelRegistry } from './registry/registry.js';
 export * from './registry/types.js';
+export { type FileInfo, Files } from './storage.js';
 
 /** Every library service over one set of lazily created clients. Creating it does no I/O. */
 export interface Library {
   clients: VertexClients;
+  files: Files;
   registry: ModelRegistry;
   log: Logger;
   close(): Promise<void>;
 }
 
-export function createLibrary(backend: BackendConfig, log: Logger = silentLogger): Library {
+export interface LibraryOptions {
+  log?: Logger;
+  /** Directories local paths may use (default: the working directory). */
+  allowedRoots?: string[];
+}
+
+export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {}): Library {
   const clients = new VertexClients(backend);
-  return { clients, registry: new ModelRegistry(clients), log, close: () => clients.close() };
+  const files = new Files(
+    clients,
+    (opts.allowedRoots ?? [process.cwd()]).map((r) => path.resolve(r)),
+  );
+  return {
+    clients,
+    files,
+    registry: new ModelRegistry(clients),
+    log: opts.log ?? silentLogger,
+    close: () => clients.close(),
+  };
 }
