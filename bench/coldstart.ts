@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { FILESYSTEM_SERVER, median, RpcChild, ROOT, serverArgs } from './util.js';
+import { FILESYSTEM_SERVER, median, ROOT, RpcChild, serverArgs } from './util.js';
 
 export interface ColdStartResult {
   runs: number;
@@ -86,7 +86,8 @@ export interface ModuleCheckResult {
 }
 
 /** The packages that make up the Google clients and their transport. */
-const GOOGLE = /[\\/]node_modules[\\/]((?:@google-cloud[\\/][^\\/]+)|google-gax|google-auth-library|gcp-metadata|gtoken|googleapis-common|(?:@grpc[\\/][^\\/]+)|protobufjs|proto3-json-serializer)[\\/]/;
+const GOOGLE =
+  /[\\/]node_modules[\\/]((?:@google-cloud[\\/][^\\/]+)|google-gax|google-auth-library|gcp-metadata|gtoken|googleapis-common|(?:@grpc[\\/][^\\/]+)|protobufjs|proto3-json-serializer)[\\/]/;
 
 function googlePackage(file: string): string | undefined {
   return GOOGLE.exec(file)?.[1]?.replace(/\\/g, '/');

@@ -17,7 +17,10 @@ export interface RegistryReadResult {
   warmup: number;
   get_model: LatencyStats;
   ping: LatencyStats;
+  /** Diagnostic: tools/call of a name the server does not know (the tools/call path, no handler). */
+  unknown_tool: LatencyStats;
   ratio_p50: number;
+  ratio_p50_vs_unknown_tool: number;
   target_ratio: number;
 }
 
@@ -54,12 +57,18 @@ export async function registryRead(calls = 500, warmup = 50): Promise<RegistryRe
     const ping = async () => {
       await client.ping();
     };
+    const unknown = async () => {
+      const r = await client.callTool({ name: 'bench_no_such_tool', arguments: {} });
+      if (!r.isError) throw new Error('bench_no_such_tool unexpectedly succeeded');
+    };
     for (let i = 0; i < warmup; i++) {
       await get();
       await ping();
+      await unknown();
     }
     const g: number[] = [];
     const p: number[] = [];
+    const u: number[] = [];
     // Interleaved, so both see the same machine state (GC, other load) over the run.
     for (let i = 0; i < calls; i++) {
       let t = performance.now();
@@ -68,10 +77,22 @@ export async function registryRead(calls = 500, warmup = 50): Promise<RegistryRe
       t = performance.now();
       await ping();
       p.push(performance.now() - t);
+      t = performance.now();
+      await unknown();
+      u.push(performance.now() - t);
     }
     const gs = stats(g);
     const ps = stats(p);
-    return { warmup, get_model: gs, ping: ps, ratio_p50: gs.p50_ms / ps.p50_ms, target_ratio: 2 };
+    const us = stats(u);
+    return {
+      warmup,
+      get_model: gs,
+      ping: ps,
+      unknown_tool: us,
+      ratio_p50: gs.p50_ms / ps.p50_ms,
+      ratio_p50_vs_unknown_tool: gs.p50_ms / us.p50_ms,
+      target_ratio: 2,
+    };
   } finally {
     await client.close();
   }

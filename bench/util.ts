@@ -53,7 +53,10 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -86,7 +89,9 @@ export class RpcChild {
     this.proc.stdin!.on('error', () => {}); // EPIPE when the child died; reported via 'exit'
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code) => {
-        const err = new Error(`${path.basename(args[0] ?? command)} exited (${code}): ${this.stderr.trim().slice(-800)}`);
+        const err = new Error(
+          `${path.basename(args[0] ?? command)} exited (${code}): ${this.stderr.trim().slice(-800)}`,
+        );
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
         resolve(code);

@@ -2,6 +2,9 @@
 // created on first use (loading @google-cloud/aiplatform costs about a second; start-up must not
 // pay it), pointed at the emulator or at the regional Vertex AI endpoint.
 import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import type { GenAiTuningServiceClient } from '@google-cloud/aiplatform/build/src/v1/gen_ai_tuning_service_client.js';
+import type { MetadataServiceClient } from '@google-cloud/aiplatform/build/src/v1/metadata_service_client.js';
+import type { GenAiTuningServiceClient as GenAiTuningServiceClientBeta } from '@google-cloud/aiplatform/build/src/v1beta1/gen_ai_tuning_service_client.js';
 import type { Storage } from '@google-cloud/storage';
 import type { ClientOptions } from 'google-gax';
 import { type BackendConfig, locationPath } from './config.js';
@@ -23,6 +26,28 @@ export class VertexClients {
     return this.client('model', async (opts) => {
       const { ModelServiceClient } = await import('@google-cloud/aiplatform/build/src/v1/model_service_client.js');
       return new ModelServiceClient(opts);
+    });
+  }
+
+  tuning(): Promise<GenAiTuningServiceClient> {
+    return this.client('tuning', async (opts) => {
+      const m = await import('@google-cloud/aiplatform/build/src/v1/gen_ai_tuning_service_client.js');
+      return new m.GenAiTuningServiceClient(opts);
+    });
+  }
+
+  /** v1beta1, for what v1 cannot express yet (distillation_spec). */
+  tuningBeta(): Promise<GenAiTuningServiceClientBeta> {
+    return this.client('tuning-beta', async (opts) => {
+      const m = await import('@google-cloud/aiplatform/build/src/v1beta1/gen_ai_tuning_service_client.js');
+      return new m.GenAiTuningServiceClient(opts);
+    });
+  }
+
+  metadata(): Promise<MetadataServiceClient> {
+    return this.client('metadata', async (opts) => {
+      const m = await import('@google-cloud/aiplatform/build/src/v1/metadata_service_client.js');
+      return new m.MetadataServiceClient(opts);
     });
   }
 

@@ -59,6 +59,9 @@ export interface DescriptionDoc {
   version?: string;
   base_model?: string;
   description?: string;
+  /** Provenance of tuned versions. */
+  tuning_job?: string;
+  dataset?: string;
 }
 
 /** The version description: a small JSON document for what labels cannot hold exactly. */

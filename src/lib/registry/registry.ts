@@ -21,6 +21,7 @@ import { type ModelMetadata, ModelMetadataSchema, type ModelVersionRecord, type 
 
 type IModel = google.cloud.aiplatform.v1.IModel;
 type IModelEvaluation = google.cloud.aiplatform.v1.IModelEvaluation;
+type Metrics = { performance: Record<string, number>; cost: Record<string, number> };
 
 const EVAL_SCHEMA = 'gs://google-cloud-aiplatform/schema/modelevaluation/general_evaluation_metrics_1.0.0.yaml';
 const STAGE_ORDER: Record<Stage, number> = { development: 0, staging: 1, production: 2, archived: -1 };
@@ -83,7 +84,8 @@ export class ModelRegistry {
     throw notFound(`model "${name}" not found`, 'List models with list_models, or upload it with upload_model');
   }
 
-  async uploadModel(input: ModelMetadata): Promise<ModelVersionRecord> {
+  /** `provenance` records where a tuned version came from (in the version description). */
+  async uploadModel(input: ModelMetadata, provenance: { tuning_job?: string; dataset?: string } = {}): Promise<ModelVersionRecord> {
     const meta = ModelMetadataSchema.parse(input);
     const version = checkVersion(meta.version);
     const modelPath = this.modelPath(meta.name);
@@ -112,7 +114,12 @@ export class ModelRegistry {
       displayName: meta.name,
       versionAliases: aliases,
       labels,
-      versionDescription: encodeDescription({ version, base_model: meta.base_model, description: meta.description }),
+      versionDescription: encodeDescription({
+        version,
+        base_model: meta.base_model,
+        description: meta.description,
+        ...provenance,
+      }),
       containerSpec: { imageUri: meta.serving_container_uri },
       ...(meta.artifact_uri ? { artifactUri: meta.artifact_uri } : {}),
     };
@@ -138,8 +145,16 @@ export class ModelRegistry {
   }
 
   async getModel(name: string, version?: string): Promise<ModelVersionRecord> {
-    const m = await this.require(name, version);
-    return this.toRecord(m, await this.latestMetrics(m));
+    if (!version) {
+      const m = await this.require(name);
+      return this.toRecord(m, await this.latestMetrics(m));
+    }
+    // Both reads name the version by its alias, so they can run side by side.
+    const path = this.versionPath(name, version);
+    const [m, metrics] = await Promise.all([this.fetch(path), this.metricsOf(path).catch(() => null)]);
+    if (m && metrics) return this.toRecord(m, metrics);
+    const found = await this.require(name, version); // throws the helpful NOT_FOUND
+    return this.toRecord(found, await this.latestMetrics(found));
   }
 
   /** Every version of one model, oldest first. */
@@ -404,18 +419,16 @@ export class ModelRegistry {
     }
   }
 
-  /** The newest `performance` and `cost` evaluations of one version. */
-  private async latestMetrics(
-    m: IModel,
-  ): Promise<{ performance: Record<string, number>; cost: Record<string, number> }> {
+  private latestMetrics(m: IModel): Promise<Metrics> {
+    return this.metricsOf(this.versionName(m));
+  }
+
+  /** The newest `performance` and `cost` evaluations of one version (by id or alias). */
+  private async metricsOf(versionName: string): Promise<Metrics> {
     const client = await this.clients.models();
-    const [evals] = await callVertex(
-      'list model evaluations',
-      () => client.listModelEvaluations({ parent: this.versionName(m) }),
-      {
-        idempotent: true,
-      },
-    );
+    const [evals] = await callVertex('list model evaluations', () => client.listModelEvaluations({ parent: versionName }), {
+      idempotent: true,
+    });
     const newest = (displayName: string): IModelEvaluation | undefined =>
       evals
         .filter((e) => e.displayName === displayName)
