@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { toVertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
 import { registryTools } from './registry.js';
+import { tuningTools } from './tuning.js';
 
 export const TOOLSETS = ['registry', 'tuning', 'endpoints', 'monitoring', 'experiments'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -66,7 +67,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 /** Every tool, in catalogue order. */
 export function catalogue(): ToolDef[] {
-  return [...registryTools] as unknown as ToolDef[];
+  return [...registryTools, ...tuningTools] as unknown as ToolDef[];
 }
 
 export interface ToolSelection {
@@ -107,9 +108,23 @@ export function selectTools(all: ToolDef[], sel: ToolSelection): ToolDef[] {
 function compact(schema: unknown, output: boolean): unknown {
   if (Array.isArray(schema)) return schema.map((s) => compact(s, output));
   if (!schema || typeof schema !== 'object') return schema;
+  const src = schema as Record<string, unknown>;
+  // anyOf [X, null] -> X with null allowed: the same meaning in a third of the bytes.
+  const any = src.anyOf as Record<string, unknown>[] | undefined;
+  if (any?.length === 2 && any.some((a) => a.type === 'null') && Object.keys(src).length === 1) {
+    const other = compact(any.find((a) => a.type !== 'null'), output) as Record<string, unknown>;
+    const t = other.type;
+    return {
+      ...other,
+      ...(typeof t === 'string' ? { type: [t, 'null'] } : {}),
+      ...(Array.isArray(other.enum) ? { enum: [...other.enum, null] } : {}),
+    };
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) {
-    if (k === '$schema' || k === 'propertyNames' || (output && k === 'additionalProperties' && v === false)) continue;
+  for (const [k, v] of Object.entries(src)) {
+    if (k === '$schema' || k === 'propertyNames') continue;
+    // Outputs: clients read them; closed-object markers and required lists only add bytes.
+    if (output && ((k === 'additionalProperties' && v === false) || k === 'required')) continue;
     out[k] = compact(v, output);
   }
   return out;
