@@ -60,7 +60,7 @@ async function startEmbedded(config: Config, log: Logger, grpcPort = 0): Promise
     dataDir: config.dataDir,
     grpcPort,
     faults: parseFaults(config.faults),
-    log: (m) => log.warn(m),
+    log: (m) => log.info(m),
   });
   log.info(`emulator: gRPC on ${emu.host}:${emu.grpcPort}, data in ${config.dataDir}`);
   return emu;

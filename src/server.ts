@@ -5,6 +5,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { type BackendConfig, createLibrary, type Library, type Logger, silentLogger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerModelResources } from './resources/models.js';
+import { registerTuningResources } from './resources/tuning.js';
 import { catalogue, registerTools, selectTools, type ToolSelection } from './tools/index.js';
 import { VERSION } from './version.js';
 
@@ -24,8 +25,9 @@ export interface VertexMcpServer {
 }
 
 const INSTRUCTIONS = `vertex-mcp runs the Vertex AI model lifecycle: register semver model versions, promote them \
-development -> staging -> production, record and compare metrics. A model version is named by name + version \
-(semver). Destructive tools need confirm: true and accept dry_run: true to show the plan first.`;
+development -> staging -> production, record and compare metrics; turn logs into datasets and fine-tune models \
+(tuning jobs return at once, or wait with progress). A model version is named by name + version (semver). \
+Destructive tools need confirm: true and accept dry_run: true to show the plan first.`;
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const log = config.log ?? silentLogger;
@@ -36,6 +38,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   );
   registerTools(server, selectTools(catalogue(), config.selection ?? {}), lib);
   registerModelResources(server, lib);
+  registerTuningResources(server, lib);
   registerPrompts(server);
   let closed = false;
   return {

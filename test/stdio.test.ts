@@ -35,7 +35,7 @@ describe('stdio', () => {
   it('serves tools and keeps emulator state across a restart', async () => {
     const dataDir = tmp();
     const first = await spawnClient(['serve', '--data-dir', dataDir, '--log-level', 'silent']);
-    expect((await first.listTools()).tools).toHaveLength(7);
+    expect((await first.listTools()).tools).toHaveLength(14);
     const up = (await first.callTool({
       name: 'upload_model',
       arguments: {
@@ -66,11 +66,10 @@ describe('stdio', () => {
       VERTEX_MCP_READ_ONLY: 'true',
       VERTEX_MCP_LOG_LEVEL: 'silent',
     });
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
-      'get_model',
-      'list_models',
-      'compare_model_versions',
-    ]);
+    const { tools } = await client.listTools();
+    expect(tools.every((t) => t.annotations?.readOnlyHint)).toBe(true);
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['get_model', 'get_tuning_job']));
+    expect(tools.map((t) => t.name)).not.toContain('delete_model');
     await client.close();
   });
 

@@ -1,9 +1,14 @@
 // The embedded Vertex AI emulator: one gRPC host serving the emulated services over SQLite state.
 // Started in-process by `vertex-mcp` in emulator mode, or standalone by `vertex-mcp emulator`.
+// Next to it, an HTTP server speaks the GCS JSON API (src/emulator/gcs*.ts) for the storage client.
+import { Gcs } from './gcs.js';
+import { closeServer, createGcsServer, listen } from './gcs_http.js';
 import { type Faults, GrpcHost, type Log, NO_FAULTS } from './host.js';
 import { Operations } from './operations.js';
 import { loadServices } from './protos.js';
+import { createMetadataService } from './services/metadata_service.js';
 import { createModelService } from './services/model_service.js';
+import { createTuningService } from './services/tuning_service.js';
 import { Store } from './store.js';
 
 export interface EmulatorOptions {
@@ -12,6 +17,8 @@ export interface EmulatorOptions {
   host?: string;
   /** 0 picks a free port. */
   grpcPort?: number;
+  /** Port of the GCS JSON API; 0 (the default) picks a free port. */
+  httpPort?: number;
   faults?: Faults;
   log?: Log;
 }
@@ -19,36 +26,79 @@ export interface EmulatorOptions {
 export interface Emulator {
   host: string;
   grpcPort: number;
+  /** The GCS JSON API: point @google-cloud/storage at `http://{host}:{httpPort}`. */
+  httpPort: number;
   store: Store;
+  /** The emulated Cloud Storage, for in-process use (gs:// URIs). */
+  gcs: Gcs;
   close(): Promise<void>;
 }
 
 /** The services context each emulated service is built from. */
 export interface ServiceContext {
   store: Store;
+  /** The emulated Cloud Storage (datasets and artifacts by gs:// URI). */
+  gcs: Gcs;
   operations: Operations;
   log: Log;
 }
 
-const PROTO_FILES = ['google/cloud/aiplatform/v1/model_service.proto', 'google/longrunning/operations.proto'];
+const AIP = 'google.cloud.aiplatform';
+const PROTO_FILES = [
+  'google/cloud/aiplatform/v1/model_service.proto',
+  'google/cloud/aiplatform/v1/genai_tuning_service.proto',
+  'google/cloud/aiplatform/v1beta1/genai_tuning_service.proto',
+  'google/cloud/aiplatform/v1/metadata_service.proto',
+  'google/longrunning/operations.proto',
+];
+const SERVICES = [
+  `${AIP}.v1.ModelService`,
+  `${AIP}.v1.GenAiTuningService`,
+  `${AIP}.v1beta1.GenAiTuningService`,
+  `${AIP}.v1.MetadataService`,
+  'google.longrunning.Operations',
+];
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const log = opts.log ?? (() => {});
   const store = new Store(opts.dataDir);
   const operations = new Operations(store);
-  const ctx: ServiceContext = { store, operations, log };
-  const defs = loadServices(PROTO_FILES, ['google.cloud.aiplatform.v1.ModelService', 'google.longrunning.Operations']);
+  const gcs = new Gcs(store, opts.dataDir);
+  const ctx: ServiceContext = { store, gcs, operations, log };
+  const defs = loadServices(PROTO_FILES, SERVICES);
   const host = new GrpcHost(opts.faults ?? NO_FAULTS, log);
-  host.addService(defs['google.cloud.aiplatform.v1.ModelService']!, createModelService(ctx));
+  const models = createModelService(ctx);
+  // v1 and v1beta1 share one implementation: v1 responses simply omit v1beta1-only fields.
+  const tuning = createTuningService(ctx, { uploadModel: models.UploadModel!, getModel: models.GetModel! });
+  host.addService(defs[`${AIP}.v1.ModelService`]!, models);
+  host.addService(defs[`${AIP}.v1.GenAiTuningService`]!, tuning);
+  host.addService(defs[`${AIP}.v1beta1.GenAiTuningService`]!, tuning);
+  host.addService(defs[`${AIP}.v1.MetadataService`]!, createMetadataService(ctx));
   host.addService(defs['google.longrunning.Operations']!, operations.impl());
   const bindHost = opts.host ?? '127.0.0.1';
-  const grpcPort = await host.listen(bindHost, opts.grpcPort ?? 0);
+  const http = createGcsServer(gcs, log);
+  let grpcPort: number;
+  let httpPort: number;
+  try {
+    grpcPort = await host.listen(bindHost, opts.grpcPort ?? 0);
+    httpPort = await listen(http, bindHost, opts.httpPort ?? 0);
+  } catch (err) {
+    await host.close();
+    gcs.close();
+    store.close();
+    throw err;
+  }
+  log(`emulator: GCS JSON API on http://${bindHost}:${httpPort}`);
   return {
     host: bindHost,
     grpcPort,
+    httpPort,
     store,
+    gcs,
     async close() {
-      await host.close();
+      tuning.close();
+      await Promise.all([host.close(), closeServer(http)]);
+      gcs.close();
       store.close();
     },
   };

@@ -1,9 +1,10 @@
 // The one factory for Google clients. Each client is imported from its per-service subpath and
 // created on first use (loading @google-cloud/aiplatform costs about a second; start-up must not
 // pay it), pointed at the emulator or at the regional Vertex AI endpoint.
-import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+
 import type { GenAiTuningServiceClient } from '@google-cloud/aiplatform/build/src/v1/gen_ai_tuning_service_client.js';
 import type { MetadataServiceClient } from '@google-cloud/aiplatform/build/src/v1/metadata_service_client.js';
+import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
 import type { GenAiTuningServiceClient as GenAiTuningServiceClientBeta } from '@google-cloud/aiplatform/build/src/v1beta1/gen_ai_tuning_service_client.js';
 import type { Storage } from '@google-cloud/storage';
 import type { ClientOptions } from 'google-gax';

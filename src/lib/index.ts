@@ -5,6 +5,7 @@ import type { BackendConfig } from './config.js';
 import { type Logger, silentLogger } from './log.js';
 import { ModelRegistry } from './registry/registry.js';
 import { Files } from './storage.js';
+import { FineTuningPipeline } from './tuning/pipeline.js';
 
 export { VertexClients } from './clients.js';
 export * from './config.js';
@@ -15,12 +16,16 @@ export type { DeletePlan, PromoteOptions, PromotionGate } from './registry/regis
 export { ModelRegistry } from './registry/registry.js';
 export * from './registry/types.js';
 export { type FileInfo, Files } from './storage.js';
+export { BASE_MODELS, BASE_MODELS_AS_OF, type BaseModel } from './tuning/base_models.js';
+export { FineTuningPipeline, type WaitOptions } from './tuning/pipeline.js';
+export * from './tuning/types.js';
 
 /** Every library service over one set of lazily created clients. Creating it does no I/O. */
 export interface Library {
   clients: VertexClients;
   files: Files;
   registry: ModelRegistry;
+  tuning: FineTuningPipeline;
   log: Logger;
   close(): Promise<void>;
 }
@@ -37,10 +42,12 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     clients,
     (opts.allowedRoots ?? [process.cwd()]).map((r) => path.resolve(r)),
   );
+  const registry = new ModelRegistry(clients);
   return {
     clients,
     files,
-    registry: new ModelRegistry(clients),
+    registry,
+    tuning: new FineTuningPipeline(clients, files, registry),
     log: opts.log ?? silentLogger,
     close: () => clients.close(),
   };

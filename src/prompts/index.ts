@@ -4,6 +4,37 @@ import { z } from 'zod';
 
 export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
+    'tune_router_from_logs',
+    {
+      title: 'Fine-tune a routing model from logged decisions',
+      description: 'Prepare a dataset from HALO routing logs, tune a router on it, and register the result.',
+      argsSchema: {
+        logs: z.string().describe('HALO routing-decision JSONL (gs:// URI or local path)'),
+        name: z.string().describe('Registry model name for the router'),
+        version: z.string().describe('Version to register, e.g. 1.1.0'),
+      },
+    },
+    ({ logs, name, version }) => ({
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text: [
+              `Fine-tune the routing model "${name}" from the decisions logged in ${logs}.`,
+              `1. prepare_dataset with source "halo_routing", input "${logs}", and an output directory next to it; report kept/dropped counts and the label balance.`,
+              '2. list_base_models; pick a base model the current backend runs.',
+              `3. submit_tuning_job (tuning_type "supervised", the prepared train and validation files, output {"name": "${name}", "version": "${version}"}, wait true).`,
+              '4. If the job is still running when the call returns, poll get_tuning_job with wait true until it is done.',
+              `5. Report the per-epoch validation accuracy, then compare_model_versions of ${name} against its production version if there is one.`,
+            ].join('\n'),
+          },
+        },
+      ],
+    }),
+  );
+
+  server.registerPrompt(
     'promote_best_version',
     {
       title: 'Compare two versions and promote the better one',

@@ -112,7 +112,10 @@ function compact(schema: unknown, output: boolean): unknown {
   // anyOf [X, null] -> X with null allowed: the same meaning in a third of the bytes.
   const any = src.anyOf as Record<string, unknown>[] | undefined;
   if (any?.length === 2 && any.some((a) => a.type === 'null') && Object.keys(src).length === 1) {
-    const other = compact(any.find((a) => a.type !== 'null'), output) as Record<string, unknown>;
+    const other = compact(
+      any.find((a) => a.type !== 'null'),
+      output,
+    ) as Record<string, unknown>;
     const t = other.type;
     return {
       ...other,
@@ -130,6 +133,32 @@ function compact(schema: unknown, output: boolean): unknown {
   return out;
 }
 
+/**
+ * Output schemas are listed one level deep: the top-level fields with their types; nested
+ * objects and arrays of objects by type only (arrays of primitives keep their item type). The
+ * server still validates every result against the full zod schema; this keeps the listing
+ * within its size budget.
+ */
+function shallow(schema: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  const { properties, items, ...rest } = schema as {
+    properties?: Record<string, Record<string, unknown>>;
+    items?: Record<string, unknown>;
+    type?: unknown;
+  };
+  const isObject = rest.type === 'object' || (Array.isArray(rest.type) && rest.type.includes('object'));
+  if (depth >= 1 && (isObject || items)) {
+    const primitiveItems = items && !items.properties && !items.items ? { items } : {};
+    return { ...rest, ...primitiveItems };
+  }
+  return {
+    ...rest,
+    ...(properties
+      ? { properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, shallow(v, depth + 1)])) }
+      : {}),
+    ...(items ? { items: shallow(items, depth + 1) } : {}),
+  };
+}
+
 /** The tools/list entry of a tool: its JSON schemas generated from the zod shapes, compacted. */
 export function listEntry(tool: ToolDef): Tool {
   const schema = (shape: z.ZodRawShape, io: 'input' | 'output') =>
@@ -139,7 +168,7 @@ export function listEntry(tool: ToolDef): Tool {
     title: tool.title,
     description: tool.description,
     inputSchema: schema(tool.input, 'input'),
-    outputSchema: schema(tool.output, 'output'),
+    outputSchema: shallow(schema(tool.output, 'output') as Record<string, unknown>) as Tool['outputSchema'],
     annotations: annotationsFor(tool.kind),
   };
 }

@@ -48,7 +48,8 @@ export function compareMetrics(a: Record<string, number>, b: Record<string, numb
 function phrase(metric: string, better: boolean): string {
   const m = metric.toLowerCase();
   const p = /p(\d\d)/.exec(m)?.[1];
-  if (/accuracy/.test(m)) return better ? 'more accurate' : 'less accurate';
+  const which = (plain: string) => (m === plain ? '' : ` (${metric})`);
+  if (/accuracy/.test(m)) return `${better ? 'more accurate' : 'less accurate'}${which('accuracy')}`;
   if (/latency|_ms$|duration/.test(m)) return `${better ? 'faster' : 'slower'}${p ? ` at p${p}` : ` (${metric})`}`;
   if (/cost|price|usd/.test(m)) return `${better ? 'cheaper' : 'more expensive'} (${metric})`;
   if (/error/.test(m)) return `${better ? 'lower' : 'higher'} ${metric}`;

@@ -85,7 +85,10 @@ export class ModelRegistry {
   }
 
   /** `provenance` records where a tuned version came from (in the version description). */
-  async uploadModel(input: ModelMetadata, provenance: { tuning_job?: string; dataset?: string } = {}): Promise<ModelVersionRecord> {
+  async uploadModel(
+    input: ModelMetadata,
+    provenance: { tuning_job?: string; dataset?: string } = {},
+  ): Promise<ModelVersionRecord> {
     const meta = ModelMetadataSchema.parse(input);
     const version = checkVersion(meta.version);
     const modelPath = this.modelPath(meta.name);
@@ -426,9 +429,13 @@ export class ModelRegistry {
   /** The newest `performance` and `cost` evaluations of one version (by id or alias). */
   private async metricsOf(versionName: string): Promise<Metrics> {
     const client = await this.clients.models();
-    const [evals] = await callVertex('list model evaluations', () => client.listModelEvaluations({ parent: versionName }), {
-      idempotent: true,
-    });
+    const [evals] = await callVertex(
+      'list model evaluations',
+      () => client.listModelEvaluations({ parent: versionName }),
+      {
+        idempotent: true,
+      },
+    );
     const newest = (displayName: string): IModelEvaluation | undefined =>
       evals
         .filter((e) => e.displayName === displayName)

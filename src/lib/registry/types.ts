@@ -4,30 +4,27 @@ import { STAGES } from './naming.js';
 
 export const Metrics = z
   .record(z.string().min(1).max(63), z.number().finite())
-  .describe('Metric name -> number, e.g. {"accuracy": 0.91, "latency_p95_ms": 120}');
+  .describe('name -> number, e.g. {"accuracy": 0.91}');
 
 export const ModelMetadataSchema = z.object({
-  name: z.string().describe('Model name = Vertex model ID: a lowercase letter, then a-z 0-9 _ - (max 63)'),
-  version: z.string().describe('Semantic version of this model version, e.g. "1.2.0"'),
+  name: z.string().describe('Model ID: [a-z][a-z0-9_-]{0,62}'),
+  version: z.string().describe('Semver, e.g. 1.2.0'),
   deployment_stage: z
     .enum(['development', 'staging', 'production'])
     .default('development')
-    .describe('Initial stage; production only when the model has no production version yet'),
-  source: z
-    .string()
-    .default('manual')
-    .describe('Where the model came from: se_darwin_evolution, manual, huggingface, tuning_job, ...'),
-  base_model: z.string().optional().describe('The base model this was derived from, e.g. gemini-2.0-flash-001'),
+    .describe('Initial stage (production only if none yet)'),
+  source: z.string().default('manual').describe('Origin: manual, se_darwin_evolution, huggingface, tuning_job, ...'),
+  base_model: z.string().optional().describe('Base model it derives from'),
   artifact_uri: z
     .string()
-    .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}(\/.*)?$/, 'artifact_uri must be a gs://bucket/path URI')
+    .startsWith('gs://', 'artifact_uri must be a gs://bucket/path URI')
     .optional()
-    .describe('gs:// directory holding the model artifacts'),
-  serving_container_uri: z.string().min(1).describe('Serving container image URI (Vertex requires one per model)'),
+    .describe('gs:// artifact directory'),
+  serving_container_uri: z.string().min(1).describe('Serving container image URI'),
   performance_metrics: Metrics.optional(),
   cost_metrics: Metrics.optional(),
-  tags: z.array(z.string()).max(50).default([]).describe('Tags: lowercase letters, digits, _ and - (max 59 chars)'),
-  description: z.string().max(2000).optional().describe('Free-text description of this version'),
+  tags: z.array(z.string()).max(50).default([]).describe('Tags: [a-z0-9_-]{1,59}'),
+  description: z.string().max(2000).optional().describe('Description'),
 });
 export type ModelMetadata = z.input<typeof ModelMetadataSchema>;
 
