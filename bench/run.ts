@@ -6,6 +6,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VERSION } from '../src/version.js';
 import { coldStart, googleModulesAtToolsList } from './coldstart.js';
+import { benchDatasetPrep } from './dataset-prep.js';
 import { registryRead } from './registry-read.js';
 import { toolListSize } from './toolsize.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
@@ -157,6 +158,16 @@ async function main(): Promise<void> {
       ratio_p50_vs_unknown_tool: round(rr.ratio_p50_vs_unknown_tool),
     },
   };
+  // The heavy ones (a 1 GB archive, 1M prediction records) run with --all or BENCH_ALL=1.
+  const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
+  const heavy: Record<string, unknown> = {};
+  if (all) {
+    out('\n## 4. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    heavy.dataset_prep = await benchDatasetPrep();
+  } else {
+    out('\n(dataset preparation and percentile benchmarks: npm run bench -- --all)');
+  }
+  Object.assign(results, heavy);
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'latest.json');

@@ -11,7 +11,7 @@ describe('catalogue', () => {
     const all = catalogue();
     expect(new Set(all.map((t) => t.name)).size).toBe(all.length);
     for (const t of all) {
-      expect(t.name).toMatch(/^[a-z]+(_[a-z0-9]+)+$/);
+      expect(t.name).toMatch(/^[a-z]+(_[a-z0-9]+)*$/); // verb_noun, or a bare verb (predict)
       expect(TOOLSETS).toContain(t.toolset);
       expect(t.title.length).toBeGreaterThan(3);
     }
@@ -55,11 +55,12 @@ describe('catalogue', () => {
       'list_base_models',
       'get_tuning_job',
       'list_tuning_jobs',
+      'list_endpoints',
     ]);
-    expect(names({ toolsets: ['endpoints'] })).toEqual([]);
-    expect(names({ toolsets: ['endpoints'], tools: ['get_model'] })).toEqual(['get_model']);
+    expect(names({ toolsets: ['experiments'] })).toEqual([]);
+    expect(names({ toolsets: ['experiments'], tools: ['get_model'] })).toEqual(['get_model']);
     expect(names({ excludeTools: ['delete_model'] })).not.toContain('delete_model');
-    expect(names({ tools: ['delete_model'], readOnly: true, toolsets: ['endpoints'] })).toEqual([]);
+    expect(names({ tools: ['delete_model'], readOnly: true, toolsets: ['experiments'] })).toEqual([]);
     expect(names({ toolsets: ['tuning'], readOnly: true })).toEqual([
       'list_base_models',
       'get_tuning_job',

@@ -1,13 +1,18 @@
 // The embedded Vertex AI emulator: one gRPC host serving the emulated services over SQLite state.
 // Started in-process by `vertex-mcp` in emulator mode, or standalone by `vertex-mcp emulator`.
 // Next to it, an HTTP server speaks the GCS JSON API (src/emulator/gcs*.ts) for the storage client.
+import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { Gcs } from './gcs.js';
 import { closeServer, createGcsServer, listen } from './gcs_http.js';
 import { type Faults, GrpcHost, type Log, NO_FAULTS } from './host.js';
 import { Operations } from './operations.js';
 import { loadServices } from './protos.js';
+import { PredictorCache } from './services/endpoint_runtime.js';
+import { createEndpointService } from './services/endpoint_service.js';
 import { createMetadataService } from './services/metadata_service.js';
+import { createMetricService, loadMetricServiceDefinition } from './services/metric_service.js';
 import { createModelService } from './services/model_service.js';
+import { createPredictionService } from './services/prediction_service.js';
 import { createTuningService } from './services/tuning_service.js';
 import { Store } from './store.js';
 
@@ -21,6 +26,8 @@ export interface EmulatorOptions {
   httpPort?: number;
   faults?: Faults;
   log?: Log;
+  /** Replica autoscaling tick, scale-down cool-down and clock (tests). */
+  autoscaler?: AutoscalerOptions;
 }
 
 export interface Emulator {
@@ -49,6 +56,8 @@ const PROTO_FILES = [
   'google/cloud/aiplatform/v1/genai_tuning_service.proto',
   'google/cloud/aiplatform/v1beta1/genai_tuning_service.proto',
   'google/cloud/aiplatform/v1/metadata_service.proto',
+  'google/cloud/aiplatform/v1/endpoint_service.proto',
+  'google/cloud/aiplatform/v1/prediction_service.proto',
   'google/longrunning/operations.proto',
 ];
 const SERVICES = [
@@ -56,6 +65,8 @@ const SERVICES = [
   `${AIP}.v1.GenAiTuningService`,
   `${AIP}.v1beta1.GenAiTuningService`,
   `${AIP}.v1.MetadataService`,
+  `${AIP}.v1.EndpointService`,
+  `${AIP}.v1.PredictionService`,
   'google.longrunning.Operations',
 ];
 
@@ -74,7 +85,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   host.addService(defs[`${AIP}.v1.GenAiTuningService`]!, tuning);
   host.addService(defs[`${AIP}.v1beta1.GenAiTuningService`]!, tuning);
   host.addService(defs[`${AIP}.v1.MetadataService`]!, createMetadataService(ctx));
+  // Endpoints and predictions share the autoscaler (replica counts) and the loaded predictors.
+  const serving = { autoscaler: new Autoscaler(store, opts.autoscaler), predictors: new PredictorCache() };
+  host.addService(defs[`${AIP}.v1.EndpointService`]!, createEndpointService(ctx, serving));
+  host.addService(defs[`${AIP}.v1.PredictionService`]!, createPredictionService(ctx, serving));
   host.addService(defs['google.longrunning.Operations']!, operations.impl());
+  host.addService(loadMetricServiceDefinition(), createMetricService(ctx));
   const bindHost = opts.host ?? '127.0.0.1';
   const http = createGcsServer(gcs, log);
   let grpcPort: number;
@@ -83,11 +99,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     grpcPort = await host.listen(bindHost, opts.grpcPort ?? 0);
     httpPort = await listen(http, bindHost, opts.httpPort ?? 0);
   } catch (err) {
+    serving.autoscaler.stop();
     await host.close();
     gcs.close();
     store.close();
     throw err;
   }
+  serving.autoscaler.start();
   log(`emulator: GCS JSON API on http://${bindHost}:${httpPort}`);
   return {
     host: bindHost,
@@ -97,6 +115,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     gcs,
     async close() {
       tuning.close();
+      serving.autoscaler.stop();
       await Promise.all([host.close(), closeServer(http)]);
       gcs.close();
       store.close();

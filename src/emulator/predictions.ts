@@ -84,7 +84,12 @@ export function recordReplicas(store: Store, e: ReplicaEvent): void {
 }
 
 /** Predictions of one endpoint in [fromMs, toMs), oldest first, streamed (memory stays flat). */
-export function* iteratePredictions(store: Store, endpoint: string | null, fromMs: number, toMs: number): Generator<PredictionRecord> {
+export function* iteratePredictions(
+  store: Store,
+  endpoint: string | null,
+  fromMs: number,
+  toMs: number,
+): Generator<PredictionRecord> {
   const stmt = store.db.prepare(
     `SELECT id, time_ms AS timeMs, endpoint, deployed_model_id AS deployedModelId, model, latency_ms AS latencyMs,
        overhead_ms AS overheadMs, response_code AS responseCode, request_bytes AS requestBytes,

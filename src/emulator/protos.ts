@@ -30,9 +30,19 @@ const LOADER_OPTIONS: protoLoader.Options = {
 
 export type ServiceDefinition = grpc.ServiceDefinition<grpc.UntypedServiceImplementation>;
 
-/** Loads the given proto files and returns the named services' definitions. */
-export function loadServices(files: string[], services: string[]): Record<string, ServiceDefinition> {
-  const def = protoLoader.loadSync(files, { ...LOADER_OPTIONS, includeDirs: protoIncludeDirs() });
+/**
+ * Loads the given proto files and returns the named services' definitions. `extraIncludeDirs` are
+ * searched after the Vertex AI and google-gax directories (e.g. @google-cloud/monitoring's protos).
+ */
+export function loadServices(
+  files: string[],
+  services: string[],
+  extraIncludeDirs: string[] = [],
+): Record<string, ServiceDefinition> {
+  const def = protoLoader.loadSync(files, {
+    ...LOADER_OPTIONS,
+    includeDirs: [...protoIncludeDirs(), ...extraIncludeDirs],
+  });
   const out: Record<string, ServiceDefinition> = {};
   for (const full of services) {
     const svc = def[full];

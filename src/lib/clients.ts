@@ -2,10 +2,13 @@
 // created on first use (loading @google-cloud/aiplatform costs about a second; start-up must not
 // pay it), pointed at the emulator or at the regional Vertex AI endpoint.
 
+import type { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
 import type { GenAiTuningServiceClient } from '@google-cloud/aiplatform/build/src/v1/gen_ai_tuning_service_client.js';
 import type { MetadataServiceClient } from '@google-cloud/aiplatform/build/src/v1/metadata_service_client.js';
 import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import type { PredictionServiceClient } from '@google-cloud/aiplatform/build/src/v1/prediction_service_client.js';
 import type { GenAiTuningServiceClient as GenAiTuningServiceClientBeta } from '@google-cloud/aiplatform/build/src/v1beta1/gen_ai_tuning_service_client.js';
+import type { MetricServiceClient } from '@google-cloud/monitoring/build/src/v3/metric_service_client.js';
 import type { Storage } from '@google-cloud/storage';
 import type { ClientOptions } from 'google-gax';
 import { type BackendConfig, locationPath } from './config.js';
@@ -30,6 +33,20 @@ export class VertexClients {
     });
   }
 
+  endpoints(): Promise<EndpointServiceClient> {
+    return this.client('endpoint', async (opts) => {
+      const m = await import('@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js');
+      return new m.EndpointServiceClient(opts);
+    });
+  }
+
+  prediction(): Promise<PredictionServiceClient> {
+    return this.client('prediction', async (opts) => {
+      const m = await import('@google-cloud/aiplatform/build/src/v1/prediction_service_client.js');
+      return new m.PredictionServiceClient(opts);
+    });
+  }
+
   tuning(): Promise<GenAiTuningServiceClient> {
     return this.client('tuning', async (opts) => {
       const m = await import('@google-cloud/aiplatform/build/src/v1/gen_ai_tuning_service_client.js');
@@ -49,6 +66,14 @@ export class VertexClients {
     return this.client('metadata', async (opts) => {
       const m = await import('@google-cloud/aiplatform/build/src/v1/metadata_service_client.js');
       return new m.MetadataServiceClient(opts);
+    });
+  }
+
+  /** Cloud Monitoring (the emulator's MetricService in emulator mode). */
+  monitoring(): Promise<MetricServiceClient> {
+    return this.client('monitoring', async (opts) => {
+      const m = await import('@google-cloud/monitoring/build/src/v3/metric_service_client.js');
+      return new m.MetricServiceClient(opts);
     });
   }
 

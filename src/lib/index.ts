@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { VertexClients } from './clients.js';
 import type { BackendConfig } from './config.js';
+import { ModelEndpoints } from './endpoints/endpoints.js';
 import { type Logger, silentLogger } from './log.js';
 import { ModelRegistry } from './registry/registry.js';
 import { Files } from './storage.js';
@@ -9,6 +10,10 @@ import { FineTuningPipeline } from './tuning/pipeline.js';
 
 export { VertexClients } from './clients.js';
 export * from './config.js';
+export * as datasets from './datasets/index.js';
+export { MAX_REQUEST_BYTES, ModelEndpoints, type PredictResult } from './endpoints/endpoints.js';
+export { rescale, type Split, splitForDeploy, splitForUndeploy } from './endpoints/split.js';
+export * from './endpoints/types.js';
 export * from './errors.js';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export { STAGES, type Stage } from './registry/naming.js';
@@ -26,6 +31,7 @@ export interface Library {
   files: Files;
   registry: ModelRegistry;
   tuning: FineTuningPipeline;
+  endpoints: ModelEndpoints;
   log: Logger;
   close(): Promise<void>;
 }
@@ -48,6 +54,7 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     files,
     registry,
     tuning: new FineTuningPipeline(clients, files, registry),
+    endpoints: new ModelEndpoints(clients, registry),
     log: opts.log ?? silentLogger,
     close: () => clients.close(),
   };

@@ -13,6 +13,7 @@ import {
 import { z } from 'zod';
 import { toVertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
+import { endpointTools } from './endpoints.js';
 import { registryTools } from './registry.js';
 import { tuningTools } from './tuning.js';
 
@@ -67,7 +68,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 /** Every tool, in catalogue order. */
 export function catalogue(): ToolDef[] {
-  return [...registryTools, ...tuningTools] as unknown as ToolDef[];
+  return [...registryTools, ...tuningTools, ...endpointTools] as unknown as ToolDef[];
 }
 
 export interface ToolSelection {

@@ -5,36 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import { createLibrary } from '../../src/lib/index.js';
+import { routingLines as lines } from '../fixtures/routing.js';
 import { emulatorBackend, type Stack, startStack } from '../helpers.js';
-
-// A small routing task: phrasings per agent, numbered so every line is distinct.
-const AGENTS: Record<string, string[]> = {
-  coder: ['write a python function that', 'fix the bug in my typescript code for', 'refactor the class handling'],
-  sql_agent: ['query the sales table for', 'write a sql join between orders and', 'optimize the select over'],
-  writer: ['draft a blog post about', 'write a polite email about', 'summarize this article on'],
-};
-function lines(from: number, to: number, fmt: 'gemini' | 'pairs' = 'gemini'): string {
-  const out: string[] = [];
-  for (let i = from; i < to; i++) {
-    for (const [agent, ps] of Object.entries(AGENTS)) {
-      const prompt = `${ps[i % ps.length]} item ${i}`;
-      if (fmt === 'pairs') {
-        const rejected = Object.keys(AGENTS).find((a) => a !== agent)!;
-        out.push(JSON.stringify({ input: prompt, chosen: agent, rejected }));
-      } else {
-        out.push(
-          JSON.stringify({
-            contents: [
-              { role: 'user', parts: [{ text: prompt }] },
-              { role: 'model', parts: [{ text: agent }] },
-            ],
-          }),
-        );
-      }
-    }
-  }
-  return out.join('\n');
-}
 
 let s: Stack;
 const TRAIN = 'gs://vertex-mcp-emulator/test/train.jsonl';

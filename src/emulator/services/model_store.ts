@@ -1,4 +1,4 @@
-// Model Registry state for the emulated ModelService (and, later, EndpointService, which resolves
+// Model Registry state for the emulated ModelService (and EndpointService, which resolves
 // `model@version` names and records deployments in `deployedModels`).
 //
 // Storage layout (Store kinds):
@@ -143,6 +143,29 @@ export class ModelRepo {
       v.versionUpdateTime = now;
       this.putVersion(model, v);
     }
+  }
+
+  /** Records that a version is deployed (EndpointService.DeployModel). */
+  addDeployment(model: string, versionId: string, ref: DeployedModelRef): void {
+    const doc = this.store.get<VersionDoc>(VERSION_KIND, versionName(model, versionId));
+    if (!doc) throw notFound(`Model ${model} has no version ${versionId}`);
+    doc.deployedModels = [
+      ...(doc.deployedModels ?? []).filter(
+        (d) => !(d.endpoint === ref.endpoint && d.deployedModelId === ref.deployedModelId),
+      ),
+      ref,
+    ];
+    this.putVersion(model, doc);
+  }
+
+  /** Forgets a deployment (EndpointService.UndeployModel); a missing version is ignored. */
+  removeDeployment(model: string, versionId: string, ref: DeployedModelRef): void {
+    const doc = this.store.get<VersionDoc>(VERSION_KIND, versionName(model, versionId));
+    if (!doc) return;
+    doc.deployedModels = (doc.deployedModels ?? []).filter(
+      (d) => !(d.endpoint === ref.endpoint && d.deployedModelId === ref.deployedModelId),
+    );
+    this.putVersion(model, doc);
   }
 
   evaluations(model: string, versionId: string): EvaluationDoc[] {

@@ -6,9 +6,10 @@ import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
 import { prepareHaloRoutingDataset, prepareSeDarwinDataset } from '../datasets/index.js';
 import type { DatasetReport, HaloRoutingOptions, ProgressFn, SeDarwinOptions } from '../datasets/types.js';
-import { callVertex, invalid, notFound, precondition, VertexMcpError } from '../errors.js';
+import { callVertex, invalid, precondition, VertexMcpError } from '../errors.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import type { Files } from '../storage.js';
+import { fromStruct } from '../value.js';
 import { BASE_MODELS, type BaseModel } from './base_models.js';
 import {
   type EpochRecord,
@@ -383,18 +384,3 @@ export class FineTuningPipeline {
 function iso(t: google.protobuf.ITimestamp | null | undefined): string | null {
   return t ? new Date((Number(t.seconds ?? 0) + (t.nanos ?? 0) / 1e9) * 1000).toISOString() : null;
 }
-
-/** google.protobuf.Struct (client object form) -> plain JSON. */
-export function fromStruct(s: google.protobuf.IStruct | null | undefined): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, fromValue(v)]));
-}
-function fromValue(v: google.protobuf.IValue): unknown {
-  if (v.structValue) return fromStruct(v.structValue);
-  if (v.listValue) return (v.listValue.values ?? []).map(fromValue);
-  if (v.numberValue !== undefined && v.numberValue !== null) return v.numberValue;
-  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue;
-  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue;
-  return null;
-}
-
-export { notFound };

@@ -1,0 +1,98 @@
+// Monitoring building blocks: prices and cost, drift, the ledger (alert rules, feedback), alert
+// evaluation, Grafana export and the server's own Prometheus metrics. Importing this loads neither
+// prom-client (createMetricsRegistry does, when called) nor any Google client.
+export {
+  type AlertCheck,
+  AlertEvaluator,
+  type AlertEvaluatorOptions,
+  type AlertEvent,
+  compare,
+  EQ_TOLERANCE,
+  evaluateRule,
+  type Measure,
+  type Measurement,
+  type RuleEvaluation,
+  type RuleLike,
+} from './alerts.js';
+export {
+  type CostComponent,
+  type CostFigures,
+  type CostInput,
+  type CostResult,
+  calculateCost,
+  type DeploymentCost,
+  type DeploymentUsage,
+  type PriceUsed,
+  type ReplicaStep,
+  replicaHours,
+  replicaHoursByDeployment,
+} from './cost.js';
+export {
+  type DriftBin,
+  type DriftInput,
+  type DriftNotMeasured,
+  type DriftOutcome,
+  type DriftResult,
+  type DriftThresholds,
+  drift,
+  EMPTY_BIN_PROPORTION,
+  JS_THRESHOLD,
+  jsDivergence,
+  MIN_SAMPLE,
+  OTHER,
+  PSI_MODERATE,
+  PSI_SIGNIFICANT,
+  psi,
+  VALUES_PER_BIN,
+} from './drift.js';
+export {
+  type DashboardDatasource,
+  type DashboardQuery,
+  dashboardQueries,
+  exportGrafanaDashboard,
+  type GrafanaDashboard,
+  type GrafanaExportOptions,
+  type GrafanaPanel,
+  type GrafanaTarget,
+  SCHEMA_VERSION as GRAFANA_SCHEMA_VERSION,
+} from './grafana.js';
+export {
+  type AlertRule,
+  AlertRuleInput,
+  type AlertState,
+  COMPARISONS,
+  type Comparison,
+  type Evaluation,
+  type EvaluationRecord,
+  FeedbackInput,
+  type FeedbackRecord,
+  type FeedbackStats,
+  LEDGER_FILE,
+  Ledger,
+  type LedgerOptions,
+  MAX_WINDOW_SECONDS,
+  SEVERITIES,
+  type Severity,
+  type Transition,
+  type TransitionRecord,
+} from './ledger.js';
+export { METRIC } from './metric_names.js';
+export {
+  acceleratorPrice,
+  defaultPriceTable,
+  type LoadPriceTableOptions,
+  type Lookup,
+  loadPriceTable,
+  machinePrice,
+  overriddenEntries,
+  PriceTable,
+  tokenPrice,
+} from './prices.js';
+export {
+  createMetricsRegistry,
+  type MetricsRegistry,
+  type MetricsRegistryOptions,
+  type PredictionSnapshot,
+  TOOL_DURATION_BUCKETS,
+  type ToolOutcome,
+} from './prometheus.js';

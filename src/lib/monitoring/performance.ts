@@ -1,0 +1,164 @@
+// Endpoint performance from Cloud Monitoring's aiplatform.googleapis.com/prediction/online/*
+// metrics (the emulator's MetricService in emulator mode): counts per deployed model, and latency
+// percentiles pooled from the distributions (ALIGN_DELTA + REDUCE_PERCENTILE_nn), never averaged.
+import type { google } from '@google-cloud/monitoring/build/protos/protos.js';
+import type { VertexClients } from '../clients.js';
+import { callVertex } from '../errors.js';
+
+type ITimeSeries = google.monitoring.v3.ITimeSeries;
+
+const PREFIX = 'aiplatform.googleapis.com/prediction/online/';
+const BY_VERSION = 'metric.label.deployed_model_id';
+
+export interface VersionPerformance {
+  deployed_model_id: string;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  throughput_rps: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  replicas: number | null;
+}
+
+export interface PerformanceReport {
+  window_seconds: number;
+  endpoint: VersionPerformance & { deployed_model_id: 'all' };
+  versions: VersionPerformance[];
+  duty_cycle: null;
+  reasons: Record<string, string>;
+}
+
+type Reducer = 'REDUCE_SUM' | 'REDUCE_PERCENTILE_50' | 'REDUCE_PERCENTILE_95' | 'REDUCE_PERCENTILE_99' | 'REDUCE_MAX';
+
+function num(v: google.monitoring.v3.ITypedValue | null | undefined): number {
+  if (!v) return 0;
+  if (v.doubleValue !== undefined && v.doubleValue !== null) return Number(v.doubleValue);
+  if (v.int64Value !== undefined && v.int64Value !== null) return Number(v.int64Value);
+  return 0;
+}
+
+export class PerformanceQueries {
+  constructor(private readonly clients: VertexClients) {}
+
+  /** One aligned, reduced query; returns value per group key ('all' without grouping). */
+  private async query(
+    endpointId: string,
+    metric: string,
+    windowSeconds: number,
+    aligner: string,
+    reducer: Reducer,
+    opts: { group: boolean; extraFilter?: string; newestOnly?: boolean },
+  ): Promise<Map<string, number>> {
+    const client = await this.clients.monitoring();
+    const end = Date.now();
+    const filter = [
+      `metric.type = "${PREFIX}${metric}"`,
+      'resource.type = "aiplatform.googleapis.com/Endpoint"',
+      `resource.labels.endpoint_id = "${endpointId}"`,
+      ...(opts.extraFilter ? [opts.extraFilter] : []),
+    ].join(' AND ');
+    const [series] = await callVertex(
+      `read ${metric}`,
+      () =>
+        client.listTimeSeries({
+          name: `projects/${this.clients.backend.project}`,
+          filter,
+          interval: { startTime: ts(end - windowSeconds * 1000), endTime: ts(end) },
+          aggregation: {
+            alignmentPeriod: { seconds: windowSeconds },
+            perSeriesAligner: aligner as never,
+            crossSeriesReducer: reducer as never,
+            groupByFields: opts.group ? [BY_VERSION] : [],
+          },
+        }),
+      { idempotent: true },
+    );
+    const out = new Map<string, number>();
+    for (const s of series as ITimeSeries[]) {
+      const key = opts.group ? String(s.metric?.labels?.deployed_model_id ?? '') : 'all';
+      const points = s.points ?? [];
+      // Points come newest first; counts add up over the window, percentiles take the newest.
+      const value = opts.newestOnly ? num(points[0]?.value) : points.reduce((a, p) => a + num(p.value), 0);
+      out.set(key, value);
+    }
+    return out;
+  }
+
+  async collect(endpointId: string, deployedIds: string[], windowSeconds: number): Promise<PerformanceReport> {
+    const latency = 'metric.labels.latency_type = "model"';
+    const counts = (metric: string, group: boolean) =>
+      this.query(endpointId, metric, windowSeconds, 'ALIGN_DELTA', 'REDUCE_SUM', { group });
+    const pct = (p: 50 | 95 | 99, group: boolean) =>
+      this.query(endpointId, 'prediction_latencies', windowSeconds, 'ALIGN_DELTA', `REDUCE_PERCENTILE_${p}`, {
+        group,
+        extraFilter: latency,
+        newestOnly: true,
+      });
+    const [req, reqAll, err, errAll, p50, p95, p99, p50All, p95All, p99All, replicas] = await Promise.all([
+      counts('prediction_count', true),
+      counts('prediction_count', false),
+      counts('error_count', true),
+      counts('error_count', false),
+      pct(50, true),
+      pct(95, true),
+      pct(99, true),
+      pct(50, false),
+      pct(95, false),
+      pct(99, false),
+      // The newest replica count in the last minute (or the window, if shorter).
+      this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
+        group: true,
+        newestOnly: true,
+      }),
+    ]);
+    const row = (
+      id: string,
+      r: Map<string, number>,
+      e: Map<string, number>,
+      a: Map<string, number>[],
+      key = id,
+    ): VersionPerformance => {
+      const requests = r.get(key) ?? 0;
+      const errors = e.get(key) ?? 0;
+      return {
+        deployed_model_id: id,
+        requests,
+        errors,
+        error_rate: requests ? errors / requests : null,
+        throughput_rps: requests / windowSeconds,
+        // No traffic means no latency was measured: null, not 0.
+        p50_ms: a[0]!.get(key) ?? null,
+        p95_ms: a[1]!.get(key) ?? null,
+        p99_ms: a[2]!.get(key) ?? null,
+        replicas: null,
+      };
+    };
+    const versions = deployedIds.map((id) => ({
+      ...row(id, req, err, [p50, p95, p99]),
+      replicas: replicas.get(id) ?? null,
+    }));
+    const all = row('all', reqAll, errAll, [p50All, p95All, p99All], 'all');
+    const knownReplicas = versions.map((v) => v.replicas).filter((r): r is number => r !== null);
+    const reasons: Record<string, string> = {
+      duty_cycle: 'accelerator duty cycle is reported only for deployments with accelerators; none was measured',
+    };
+    if (!all.requests) reasons.latency = `no predictions in the last ${windowSeconds} s, so no latency was measured`;
+    return {
+      window_seconds: windowSeconds,
+      endpoint: {
+        ...all,
+        deployed_model_id: 'all',
+        replicas: knownReplicas.length ? knownReplicas.reduce((a, b) => a + b, 0) : null,
+      },
+      versions,
+      duty_cycle: null,
+      reasons,
+    };
+  }
+}
+
+function ts(ms: number) {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}

@@ -1,0 +1,232 @@
+// Endpoints toolset: endpoints, deployments by registry version, traffic splits, predictions.
+import { z } from 'zod';
+import { precondition } from '../lib/errors.js';
+import { type EndpointRecord as Endpoint, EndpointDefaultsInput, EndpointRecord } from '../lib/index.js';
+import { confirmed, safetyInput } from './confirm.js';
+import { defineTool } from './index.js';
+import { progressOf } from './progress.js';
+
+const endpoint = z.string().min(1).describe('Endpoint ID or display name');
+const split = z.record(z.string(), z.number().int().min(0).max(100));
+const splitText = (e: Endpoint) =>
+  e.deployed
+    .map((d) => `${d.name && d.version ? `${d.name} ${d.version}` : d.deployed_model_id} ${d.traffic_percent}%`)
+    .join(', ') || 'nothing deployed';
+
+export const createEndpoint = defineTool({
+  name: 'create_endpoint',
+  title: 'Create endpoint',
+  description:
+    'Create an endpoint with deployment defaults (machine, accelerator, autoscaling replicas and target utilization).',
+  toolset: 'endpoints',
+  kind: 'create',
+  input: {
+    display_name: z.string().min(1).max(128).describe('Endpoint name'),
+    dedicated: z.boolean().default(false).describe('Dedicated endpoint'),
+    ...EndpointDefaultsInput,
+  },
+  output: EndpointRecord.shape,
+  async handler(args, { lib }) {
+    const e = await lib.endpoints.createEndpoint(args);
+    return { structured: e, text: `Created endpoint ${e.display_name} (${e.endpoint}).` };
+  },
+});
+
+export const listEndpoints = defineTool({
+  name: 'list_endpoints',
+  title: 'List endpoints',
+  description: 'Endpoints with what each serves and its traffic split.',
+  toolset: 'endpoints',
+  kind: 'read',
+  input: {},
+  output: { endpoints: z.array(EndpointRecord), count: z.number() },
+  async handler(_args, { lib }) {
+    const endpoints = await lib.endpoints.listEndpoints();
+    const lines = endpoints.map((e) => `${e.display_name} (${e.endpoint}): ${splitText(e)}`);
+    return {
+      structured: { endpoints, count: endpoints.length },
+      text: `${endpoints.length} endpoint(s)${lines.length ? `: ${lines.join('; ')}` : ''}.`,
+    };
+  },
+});
+
+export const deployModel = defineTool({
+  name: 'deploy_model',
+  title: 'Deploy model version',
+  description:
+    'Deploy a registry version to an endpoint. traffic_percentage p moves p% to it and rescales the others; the first model takes 100%. Waits for the deployment within the time budget, else returns the operation.',
+  toolset: 'endpoints',
+  kind: 'update',
+  input: {
+    endpoint,
+    name: z.string().describe('Registry model name'),
+    version: z.string().describe('Semver'),
+    traffic_percentage: z.number().int().min(0).max(100).default(0).describe('Share of traffic for this version'),
+    machine_type: z.string().optional().describe('Overrides the endpoint default'),
+    min_replicas: z.number().int().min(1).optional().describe('Overrides the endpoint default'),
+    max_replicas: z.number().int().min(1).optional().describe('Overrides the endpoint default'),
+  },
+  output: {
+    deployed_model_id: z.string().nullable(),
+    done: z.boolean(),
+    operation: z.string(),
+    endpoint: EndpointRecord,
+  },
+  async handler(args, ctx) {
+    const progress = progressOf(ctx);
+    progress(0, 1, `deploying ${args.name} ${args.version}`);
+    const r = await ctx.lib.endpoints.deployModel(args);
+    progress(1, 1, r.done ? 'deployed' : 'still deploying');
+    const state = r.done ? `deployed as ${r.deployed_model_id}` : `still deploying (operation ${r.operation})`;
+    return { structured: r, text: `${args.name} ${args.version} ${state}; traffic: ${splitText(r.endpoint)}.` };
+  },
+});
+
+export const predict = defineTool({
+  name: 'predict',
+  title: 'Predict',
+  description:
+    'Online prediction on an endpoint; the traffic split picks the version. Instances: strings or {"text": ...}. Limit 1.5 MB per request.',
+  toolset: 'endpoints',
+  kind: 'create', // records a prediction and costs serving time: not read-only
+  input: {
+    endpoint,
+    instances: z
+      .array(z.union([z.string(), z.record(z.string(), z.unknown())]))
+      .min(1)
+      .max(100)
+      .describe('1-100 instances'),
+    parameters: z.record(z.string(), z.unknown()).optional().describe('Model parameters'),
+  },
+  output: {
+    endpoint: z.string(),
+    deployed_model_id: z.string(),
+    name: z.string().nullable(),
+    version: z.string().nullable(),
+    predictions: z.array(z.unknown()),
+  },
+  async handler(args, { lib }) {
+    const r = await lib.endpoints.predict(args.endpoint, args.instances, args.parameters);
+    const first = r.predictions[0] as { output?: unknown } | undefined;
+    return {
+      structured: r,
+      text: `${r.predictions.length} prediction(s) from ${r.name ?? r.deployed_model_id} ${r.version ?? ''}${first?.output !== undefined ? `; first: ${JSON.stringify(first.output)}` : ''}.`,
+    };
+  },
+});
+
+export const setTrafficSplit = defineTool({
+  name: 'set_traffic_split',
+  title: 'Set traffic split',
+  description:
+    'Set an endpoint\'s traffic split by version ("1.1.0") or deployed-model id; must sum to 100. Moves production traffic: needs confirm; dry_run shows before and after.',
+  toolset: 'endpoints',
+  kind: 'destructive',
+  input: {
+    endpoint,
+    traffic_split: split.describe('version -> percent, e.g. {"1.0.0": 80, "1.1.0": 20}'),
+    ...safetyInput,
+  },
+  output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
+  async handler(args, ctx) {
+    const plan = await ctx.lib.endpoints.planTrafficSplit(args.endpoint, args.traffic_split);
+    const change = `${JSON.stringify(plan.before)} -> ${JSON.stringify(plan.after)}`;
+    if (!(await confirmed(ctx, args, `move traffic on ${plan.endpoint.displayName}: ${change}`))) {
+      return {
+        structured: { applied: false, before: plan.before, after: plan.after, endpoint: null },
+        text: `Dry run: ${change}.`,
+      };
+    }
+    const e = await ctx.lib.endpoints.updateTrafficSplit(args.endpoint, args.traffic_split);
+    return {
+      structured: { applied: true, before: plan.before, after: plan.after, endpoint: e },
+      text: `Traffic: ${splitText(e)}.`,
+    };
+  },
+});
+
+export const undeployModel = defineTool({
+  name: 'undeploy_model',
+  title: 'Undeploy model version',
+  description:
+    'Remove a version from an endpoint. Its traffic goes to the others in proportion, or per traffic_split. Needs confirm; dry_run shows the split before and after.',
+  toolset: 'endpoints',
+  kind: 'destructive',
+  input: {
+    endpoint,
+    name: z.string().describe('Registry model name'),
+    version: z.string().describe('Semver'),
+    traffic_split: split.optional().describe('Split for the versions that stay'),
+    ...safetyInput,
+  },
+  output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
+  async handler(args, ctx) {
+    const plan = await ctx.lib.endpoints.planUndeploy(args.endpoint, args.name, args.version, args.traffic_split);
+    const change = `${JSON.stringify(plan.before)} -> ${JSON.stringify(plan.after)}`;
+    if (
+      !(await confirmed(
+        ctx,
+        args,
+        `undeploy ${args.name} ${args.version} from ${plan.endpoint.displayName} (${change})`,
+      ))
+    ) {
+      return {
+        structured: { applied: false, before: plan.before, after: plan.after, endpoint: null },
+        text: `Dry run: ${change}.`,
+      };
+    }
+    const e = await ctx.lib.endpoints.undeployModel(args.endpoint, args.name, args.version, args.traffic_split);
+    return {
+      structured: { applied: true, before: plan.before, after: plan.after, endpoint: e },
+      text: `Undeployed; traffic: ${splitText(e)}.`,
+    };
+  },
+});
+
+export const deleteEndpoint = defineTool({
+  name: 'delete_endpoint',
+  title: 'Delete endpoint',
+  description:
+    'Delete an endpoint. Refused while versions are deployed unless force (which undeploys them first). Needs confirm; dry_run shows what would go.',
+  toolset: 'endpoints',
+  kind: 'destructive',
+  input: { endpoint, force: z.boolean().default(false).describe('Undeploy deployed versions first'), ...safetyInput },
+  output: { deleted: z.boolean(), endpoint: z.string(), undeploys: z.array(z.string()) },
+  async handler(args, ctx) {
+    const e = await ctx.lib.endpoints.getEndpoint(args.endpoint);
+    const undeploys = e.deployed.map((d) => (d.name ? `${d.name}@${d.version}` : d.deployed_model_id));
+    if (undeploys.length && !args.force) {
+      throw precondition(
+        `endpoint ${e.display_name} still serves ${undeploys.join(', ')}`,
+        'Undeploy them first, or pass force: true',
+      );
+    }
+    if (
+      !(await confirmed(
+        ctx,
+        args,
+        `delete endpoint ${e.display_name}${undeploys.length ? ` and undeploy ${undeploys.join(', ')}` : ''}`,
+      ))
+    ) {
+      return {
+        structured: { deleted: false, endpoint: e.endpoint, undeploys },
+        text: `Dry run: would delete ${e.display_name}.`,
+      };
+    }
+    await ctx.lib.endpoints.deleteEndpoint(args.endpoint, args.force);
+    return {
+      structured: { deleted: true, endpoint: e.endpoint, undeploys },
+      text: `Deleted endpoint ${e.display_name}.`,
+    };
+  },
+});
+
+export const endpointTools = [
+  createEndpoint,
+  listEndpoints,
+  deployModel,
+  predict,
+  setTrafficSplit,
+  undeployModel,
+  deleteEndpoint,
+];
