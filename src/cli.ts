@@ -51,6 +51,12 @@ function serveOptions(cmd: Command): Command {
     )
     .addOption(
       new Option('--allowed-hosts <list>', 'extra Host/Origin names accepted on HTTP').env('VERTEX_MCP_ALLOWED_HOSTS'),
+    )
+    .addOption(new Option('--prices <file>', 'price table overrides (JSON)').env('VERTEX_MCP_PRICES'))
+    .addOption(
+      new Option('--alert-interval <seconds>', 'background alert evaluation interval; 0 = off').env(
+        'VERTEX_MCP_ALERT_INTERVAL',
+      ),
     );
 }
 
@@ -102,6 +108,9 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
     backend,
     log,
     allowedRoots: config.allowPath,
+    dataDir: config.dataDir,
+    prices: config.prices,
+    alertIntervalSeconds: config.alertInterval,
     selection: {
       toolsets: config.toolsets,
       tools: config.tools,

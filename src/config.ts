@@ -5,6 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseFaults } from './emulator/faults.js';
 import { DEFAULT_LOCATION, EMULATOR_PROJECT } from './lib/config.js';
+import { VertexMcpError } from './lib/errors.js';
+import { loadPriceTable } from './lib/monitoring/prices.js';
 import { TOOLSETS } from './tools/index.js';
 
 const list = z
@@ -61,6 +63,19 @@ export const RawConfig = z.object({
   allowedHosts: list,
   allowPath: list,
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  prices: z
+    .string()
+    .min(1)
+    .optional()
+    .superRefine((file, ctx) => {
+      if (!file) return;
+      try {
+        loadPriceTable(file);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof VertexMcpError ? e.text : (e as Error).message });
+      }
+    }),
+  alertInterval: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 export type Config = z.infer<typeof RawConfig> & { backend: 'emulator' | 'vertex'; allowPath: string[] };
 

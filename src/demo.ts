@@ -1,6 +1,8 @@
 // `npm run demo`: an MCP client spawns vertex-mcp over stdio (emulator backend, in-memory state)
-// and drives the lifecycle, printing each step: logs -> datasets -> two fine-tuned versions
-// (registered automatically) -> compare -> gated promotion. Later capabilities extend this script.
+// and drives the whole lifecycle, printing each step: logs -> datasets -> two fine-tuned versions
+// (registered automatically) -> compare -> gated promotion -> an endpoint serving both at 80/20 ->
+// per-version stats, cost, quality, an alert that fires, a Grafana dashboard.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -143,6 +145,102 @@ export async function runDemo(): Promise<void> {
       true,
     );
     await call('Dry run of the same delete', 'delete_model', { name: 'halo-router', version: '1.0.0', dry_run: true });
+
+    // 4. Serve both versions behind one endpoint at 80/20 and send held-out tasks.
+    await call('Create an endpoint', 'create_endpoint', {
+      display_name: 'halo-router-ep',
+      min_replicas: 1,
+      max_replicas: 3,
+    });
+    await call('Deploy 1.0.0 (the first model takes 100%)', 'deploy_model', {
+      endpoint: 'halo-router-ep',
+      name: 'halo-router',
+      version: '1.0.0',
+    });
+    await call('Deploy 1.1.0 at 20% (1.0.0 rescaled to 80%)', 'deploy_model', {
+      endpoint: 'halo-router-ep',
+      name: 'halo-router',
+      version: '1.1.0',
+      traffic_percentage: 20,
+    });
+    const heldout = readFileSync(path.join(process.cwd(), 'examples/halo-routing-heldout.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { task: string; agent: string });
+    const served: { id: string; expected: string; output: string; version: string }[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < heldout.length; i += 4) {
+        const batch = heldout.slice(i, i + 4);
+        const r = (await client.callTool({
+          name: 'predict',
+          arguments: { endpoint: 'halo-router-ep', instances: batch.map((b) => b.task) },
+        })) as Result;
+        if (r.isError) throw new Error(`predict failed: ${text(r)}`);
+        const sc = r.structuredContent as any;
+        for (const [k, id] of (sc.prediction_ids as string[]).entries()) {
+          served.push({ id, expected: batch[k]!.agent, output: sc.predictions[k].output, version: sc.version });
+        }
+      }
+    }
+    const requests = Math.ceil(heldout.length / 4) * 2;
+    out(`\n${++step}. Sent ${requests} predict requests (${served.length} held-out tasks, 4 per request) through MCP`);
+    for (const v of ['1.0.0', '1.1.0']) {
+      const mine = served.filter((x) => x.version === v);
+      const right = mine.filter((x) => x.output === x.expected).length;
+      out(
+        `   ${v}: ${mine.length} predictions, ${right} routed to the agent the log says succeeded (${((right / Math.max(1, mine.length)) * 100).toFixed(1)}%)`,
+      );
+    }
+    const stats = await call('Per-version endpoint stats (last 5 minutes)', 'get_endpoint_stats', {
+      endpoint: 'halo-router-ep',
+    });
+    out('   version  traffic  requests  errors  p50 ms  p95 ms  p99 ms  replicas');
+    for (const v of stats.versions ?? []) {
+      const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+      out(
+        `   ${String(v.version).padEnd(8)} ${String(v.traffic_percent).padStart(6)}%  ${String(v.requests).padStart(8)}  ${String(v.errors).padStart(6)}  ${f(v.p50_ms).padStart(6)}  ${f(v.p95_ms).padStart(6)}  ${f(v.p99_ms).padStart(6)}  ${String(v.replicas).padStart(8)}`,
+      );
+    }
+
+    // 5. Monitoring: feedback on half the predictions, cost, quality, an alert that fires, a dashboard.
+    for (const x of served.slice(0, Math.floor(served.length / 2))) {
+      await client.callTool({
+        name: 'record_feedback',
+        arguments: { prediction_id: x.id, expected_output: x.expected },
+      });
+    }
+    out(`\n${++step}. Recorded feedback (the expected agent) for ${Math.floor(served.length / 2)} predictions`);
+    await call('Performance', 'get_metrics', { endpoint: 'halo-router-ep', kind: 'performance' });
+    const cost = await call('Cost (emulator: $0; the Vertex AI price of the same usage alongside)', 'get_metrics', {
+      endpoint: 'halo-router-ep',
+      kind: 'cost',
+      window_seconds: 3600,
+    });
+    const ve = cost.metrics?.vertex_equivalent;
+    if (ve)
+      out(
+        `   on Vertex AI at the table's prices (as of ${cost.metrics.prices_as_of}): compute $${ve.compute_usd}, total $${ve.total_usd}`,
+      );
+    await call('Quality: accuracy from feedback, drift against the training data', 'get_metrics', {
+      endpoint: 'halo-router-ep',
+      kind: 'quality',
+      window_seconds: 3600,
+    });
+    await call('Alert when p95 latency exceeds 0.01 ms (it will)', 'set_alert_rule', {
+      name: 'router-p95',
+      endpoint: 'halo-router-ep',
+      metric: 'p95_ms',
+      comparison: 'gt',
+      threshold: 0.01,
+      window_seconds: 300,
+      severity: 'warning',
+    });
+    await call('Check alerts', 'check_alerts', {});
+    await call('Export a Grafana dashboard (Prometheus data source)', 'export_grafana_dashboard', {
+      datasource: 'prometheus',
+      endpoint: 'halo-router-ep',
+      path: 'gs://vertex-mcp-emulator/demo/grafana-dashboard.json',
+    });
 
     const list = await call('Final registry state', 'list_models', { name: 'halo-router' });
     out('\n   model         version  stage        aliases');

@@ -6,8 +6,10 @@ import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { NextFunction, Request, Response } from 'express';
-import { createLibrary, silentLogger } from './lib/index.js';
-import { createServer, type ServerConfig, type VertexMcpServer } from './server.js';
+import { silentLogger } from './lib/index.js';
+import { createMetricsRegistry } from './lib/monitoring/prometheus.js';
+import { predictionSnapshots } from './metrics.js';
+import { createServer, libraryFor, type ServerConfig, type VertexMcpServer } from './server.js';
 
 export interface HttpOptions {
   host: string;
@@ -36,7 +38,10 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
 
 export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promise<HttpServer> {
   const log = config.log ?? silentLogger;
-  const lib = config.lib ?? createLibrary(config.backend, { log, allowedRoots: config.allowedRoots });
+  const lib = config.lib ?? libraryFor(config);
+  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.evaluator.start(config.alertIntervalSeconds * 1000);
+  const metrics = await createMetricsRegistry({ collectPredictions: () => predictionSnapshots(lib) });
+  config = { ...config, onToolCall: (tool, outcome, seconds) => metrics.observeToolCall(tool, outcome, seconds) };
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];
   const app = createMcpExpressApp({ host: opts.host, allowedHosts: hostnames });
   const sessions = new Map<string, Session>();
@@ -93,6 +98,12 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     };
     await mcp.server.connect(transport);
     await transport.handleRequest(req, res, req.body);
+  });
+
+  // Prometheus exposition: the server's own tool calls and per-endpoint, per-version predictions.
+  app.get('/metrics', async (_req: Request, res: Response) => {
+    res.setHeader('Content-Type', metrics.contentType);
+    res.send(await metrics.metrics());
   });
 
   app.get('/healthz', (_req: Request, res: Response) => {

@@ -4,6 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type BackendConfig, createLibrary, type Library, type Logger, silentLogger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
+import { registerEndpointResources } from './resources/endpoints.js';
 import { registerModelResources } from './resources/models.js';
 import { registerTuningResources } from './resources/tuning.js';
 import { catalogue, registerTools, selectTools, type ToolSelection } from './tools/index.js';
@@ -15,6 +16,14 @@ export interface ServerConfig {
   log?: Logger;
   /** Directories local paths may use (--allow-path). */
   allowedRoots?: string[];
+  /** The server's own ledger directory (alert rules, feedback); ':memory:' by default. */
+  dataDir?: string;
+  /** Price table overrides (--prices). */
+  prices?: string;
+  /** Evaluate alert rules every this many seconds in the background (0: only on demand). */
+  alertIntervalSeconds?: number;
+  /** Called after every tool call (the HTTP server's Prometheus metrics). */
+  onToolCall?: (tool: string, outcome: 'ok' | 'error', seconds: number) => void;
   /** A library shared by several servers (HTTP sessions); the caller closes it. */
   lib?: Library;
 }
@@ -30,15 +39,33 @@ development -> staging -> production, record and compare metrics; turn logs into
 Destructive tools need confirm: true and accept dry_run: true to show the plan first.`;
 
 export function createServer(config: ServerConfig): VertexMcpServer {
-  const log = config.log ?? silentLogger;
-  const lib = config.lib ?? createLibrary(config.backend, { log, allowedRoots: config.allowedRoots });
+  const lib = config.lib ?? libraryFor(config);
+  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.evaluator.start(config.alertIntervalSeconds * 1000);
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
-  registerTools(server, selectTools(catalogue(), config.selection ?? {}), lib);
+  registerTools(server, selectTools(catalogue(), config.selection ?? {}), lib, config.onToolCall);
   registerModelResources(server, lib);
   registerTuningResources(server, lib);
+  const stopEndpointResources = registerEndpointResources(server, lib);
+  // Alert transitions from the background evaluator reach the client as MCP log messages.
+  const onAlert = (e: import('./lib/index.js').monitoringParts.AlertEvent) =>
+    void server.server
+      .sendLoggingMessage({
+        level: e.transition === 'fired' ? (e.rule.severity === 'critical' ? 'critical' : 'warning') : 'info',
+        logger: 'vertex-mcp.alerts',
+        data: {
+          alert: e.rule.name,
+          transition: e.transition,
+          message: e.check.message,
+          value: e.check.value,
+          endpoint: e.rule.endpoint,
+        },
+      })
+      .catch(() => {});
+  lib.monitoring.evaluator.on('fired', onAlert);
+  lib.monitoring.evaluator.on('cleared', onAlert);
   registerPrompts(server);
   let closed = false;
   return {
@@ -47,10 +74,23 @@ export function createServer(config: ServerConfig): VertexMcpServer {
     async close() {
       if (closed) return;
       closed = true;
+      stopEndpointResources();
+      lib.monitoring.evaluator.off('fired', onAlert);
+      lib.monitoring.evaluator.off('cleared', onAlert);
       await server.close();
       if (!config.lib) await lib.close();
     },
   };
+}
+
+/** The library a server owns when none is shared with it. */
+export function libraryFor(config: ServerConfig): Library {
+  return createLibrary(config.backend, {
+    log: config.log,
+    allowedRoots: config.allowedRoots,
+    dataDir: config.dataDir ?? ':memory:',
+    ...(config.prices ? { prices: config.prices } : {}),
+  });
 }
 
 /** Serves one client over stdin/stdout until the client goes away. */

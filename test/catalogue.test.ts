@@ -56,6 +56,10 @@ describe('catalogue', () => {
       'get_tuning_job',
       'list_tuning_jobs',
       'list_endpoints',
+      'get_endpoint_stats',
+      'get_metrics',
+      'list_alert_rules',
+      'check_alerts',
     ]);
     expect(names({ toolsets: ['experiments'] })).toEqual([]);
     expect(names({ toolsets: ['experiments'], tools: ['get_model'] })).toEqual(['get_model']);

@@ -98,6 +98,9 @@ describe('stdio', () => {
     const toolset = spawnSync(process.execPath, [CLI, '--toolsets', 'registy'], { encoding: 'utf8' });
     expect(toolset.status).toBe(2);
     expect(toolset.stderr).toContain('--toolsets');
+    const prices = spawnSync(process.execPath, [CLI, '--prices', path.resolve('package.json')], { encoding: 'utf8' });
+    expect(prices.status).toBe(2);
+    expect(prices.stderr).toContain('--prices: price table');
     const faults = spawnSync(process.execPath, [CLI, '--faults', 'explode=1'], { encoding: 'utf8' });
     expect(faults.status).toBe(2);
     expect(faults.stderr).toContain('unknown fault "explode"');

@@ -4,6 +4,7 @@ import { VertexClients } from './clients.js';
 import type { BackendConfig } from './config.js';
 import { ModelEndpoints } from './endpoints/endpoints.js';
 import { type Logger, silentLogger } from './log.js';
+import { VertexAIMonitoring } from './monitoring/vertex_monitoring.js';
 import { ModelRegistry } from './registry/registry.js';
 import { Files } from './storage.js';
 import { FineTuningPipeline } from './tuning/pipeline.js';
@@ -16,6 +17,13 @@ export { rescale, type Split, splitForDeploy, splitForUndeploy } from './endpoin
 export * from './endpoints/types.js';
 export * from './errors.js';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
+export * as monitoringParts from './monitoring/index.js';
+export {
+  ALERT_METRICS,
+  type AlertMetric,
+  type QualityReport,
+  VertexAIMonitoring,
+} from './monitoring/vertex_monitoring.js';
 export { STAGES, type Stage } from './registry/naming.js';
 export type { DeletePlan, PromoteOptions, PromotionGate } from './registry/registry.js';
 export { ModelRegistry } from './registry/registry.js';
@@ -32,12 +40,17 @@ export interface Library {
   registry: ModelRegistry;
   tuning: FineTuningPipeline;
   endpoints: ModelEndpoints;
+  monitoring: VertexAIMonitoring;
   log: Logger;
   close(): Promise<void>;
 }
 
 export interface LibraryOptions {
   log?: Logger;
+  /** Where the ledger lives (alert rules, feedback, served predictions); ':memory:' for tests. */
+  dataDir?: string;
+  /** Price table overrides (--prices). */
+  prices?: string | Record<string, unknown>;
   /** Directories local paths may use (default: the working directory). */
   allowedRoots?: string[];
 }
@@ -49,13 +62,23 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     (opts.allowedRoots ?? [process.cwd()]).map((r) => path.resolve(r)),
   );
   const registry = new ModelRegistry(clients);
+  const endpoints = new ModelEndpoints(clients, registry);
+  const monitoring = new VertexAIMonitoring(clients, endpoints, registry, files, {
+    dataDir: opts.dataDir ?? ':memory:',
+    ...(opts.prices ? { prices: opts.prices } : {}),
+  });
+  endpoints.onPredict = (result, instances) => monitoring.recordServed(result, instances);
   return {
     clients,
     files,
     registry,
     tuning: new FineTuningPipeline(clients, files, registry),
-    endpoints: new ModelEndpoints(clients, registry),
+    endpoints,
+    monitoring,
     log: opts.log ?? silentLogger,
-    close: () => clients.close(),
+    async close() {
+      monitoring.close();
+      await clients.close();
+    },
   };
 }

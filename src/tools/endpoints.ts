@@ -221,6 +221,40 @@ export const deleteEndpoint = defineTool({
   },
 });
 
+export const getEndpointStats = defineTool({
+  name: 'get_endpoint_stats',
+  title: 'Get endpoint stats',
+  description:
+    'Per deployed version: traffic share, requests, errors, p50/p95/p99 latency, replicas, firing alerts; measured over the window.',
+  toolset: 'endpoints',
+  kind: 'read',
+  input: {
+    endpoint,
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Look-back window'),
+  },
+  output: {
+    endpoint: z.string(),
+    window_seconds: z.number(),
+    total: z.record(z.string(), z.unknown()),
+    versions: z.array(z.record(z.string(), z.unknown())),
+    alerts: z.array(z.object({ name: z.string(), firing: z.boolean(), since: z.number().nullable() })),
+    reasons: z.record(z.string(), z.string()),
+  },
+  async handler(args, { lib }) {
+    const s = await lib.monitoring.getEndpointStats(args.endpoint, args.window_seconds);
+    const per = s.versions
+      .map(
+        (v) =>
+          `${v.version ?? v.deployed_model_id} ${v.traffic_percent}%: ${v.requests} req, ${v.errors} err, p95 ${v.p95_ms === null ? 'n/a' : `${v.p95_ms.toFixed(1)} ms`}, ${v.replicas ?? '?'} replica(s)`,
+      )
+      .join('; ');
+    return {
+      structured: s as never,
+      text: `${s.display_name}, last ${s.window_seconds} s: ${per || 'nothing deployed'}.`,
+    };
+  },
+});
+
 export const endpointTools = [
   createEndpoint,
   listEndpoints,
@@ -229,4 +263,5 @@ export const endpointTools = [
   setTrafficSplit,
   undeployModel,
   deleteEndpoint,
+  getEndpointStats,
 ];

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { toVertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
 import { endpointTools } from './endpoints.js';
+import { monitoringTools } from './monitoring.js';
 import { registryTools } from './registry.js';
 import { tuningTools } from './tuning.js';
 
@@ -68,7 +69,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 
 /** Every tool, in catalogue order. */
 export function catalogue(): ToolDef[] {
-  return [...registryTools, ...tuningTools, ...endpointTools] as unknown as ToolDef[];
+  return [...registryTools, ...tuningTools, ...endpointTools, ...monitoringTools] as unknown as ToolDef[];
 }
 
 export interface ToolSelection {
@@ -175,7 +176,12 @@ export function listEntry(tool: ToolDef): Tool {
 }
 
 /** Registers tools, wrapping each handler so every failure becomes a short, actionable isError result. */
-export function registerTools(server: McpServer, tools: ToolDef[], lib: Library): void {
+export function registerTools(
+  server: McpServer,
+  tools: ToolDef[],
+  lib: Library,
+  onToolCall?: (tool: string, outcome: 'ok' | 'error', seconds: number) => void,
+): void {
   for (const tool of tools) {
     server.registerTool(
       tool.name,
@@ -187,13 +193,18 @@ export function registerTools(server: McpServer, tools: ToolDef[], lib: Library)
         annotations: annotationsFor(tool.kind),
       },
       async (args: Record<string, unknown>, extra: Extra) => {
+        const started = performance.now();
+        const done = (outcome: 'ok' | 'error') =>
+          onToolCall?.(tool.name, outcome, (performance.now() - started) / 1000);
         try {
           const out = await tool.handler(args as never, { lib, server, extra });
+          done('ok');
           return {
             content: [{ type: 'text' as const, text: out.text }],
             structuredContent: out.structured as Record<string, unknown>,
           };
         } catch (err) {
+          done('error');
           const e = toVertexMcpError(err);
           lib.log.debug(`${tool.name} failed: ${e.code} ${e.text}`);
           return { isError: true, content: [{ type: 'text' as const, text: `${e.code}: ${e.text}` }] };

@@ -26,7 +26,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 const connections: string[] = [];
 const socketConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (this: net.Socket, ...args: any[]) {
-  const o = args[0];
+  // net.connect() passes its normalised [options, callback] array as the first argument.
+  const o = Array.isArray(args[0]) ? args[0][0] : args[0];
   connections.push(o && typeof o === 'object' ? String(o.host ?? o.path ?? '') : String(args[1] ?? 'localhost'));
   return (socketConnect as (...a: unknown[]) => net.Socket).apply(this, args);
 } as typeof socketConnect;
@@ -535,7 +536,21 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
       )) as unknown as [any[], { pageToken: string } | null];
       expect(page1.reduce((a: number, s: any) => a + s.points.length, 0)).toBe(7);
       expect(next?.pageToken).toBeTruthy();
-      const paged = await list({ filter: f, pageSize: 4 });
+      // Follow the page tokens by hand (pages of 4 points; series continue across pages).
+      const paged: any[] = [];
+      let request: any = { name: NAME, filter: f, interval: { startTime: ts(T0), endTime: ts(T1) }, pageSize: 4 };
+      let pages = 0;
+      while (request) {
+        const [page, nextRequest] = (await client.listTimeSeries(request, { autoPaginate: false })) as unknown as [
+          any[],
+          any,
+        ];
+        expect(page.reduce((a: number, s: any) => a + s.points.length, 0)).toBeLessThanOrEqual(4);
+        paged.push(...page);
+        request = nextRequest;
+        pages++;
+      }
+      expect(pages).toBe(5);
       const flat = (ss: any[]) =>
         ss.flatMap((s) =>
           s.points.map(

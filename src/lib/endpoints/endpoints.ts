@@ -1,6 +1,7 @@
 // ModelEndpoints: endpoints, deployments, traffic splits and online prediction on Vertex AI
 // (the emulator's EndpointService and PredictionService in emulator mode). Versions are named by
 // registry name + semver; the library turns them into deployed-model ids and complete splits.
+import { EventEmitter } from 'node:events';
 import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
 import { callVertex, invalid, notFound, precondition, VertexMcpError } from '../errors.js';
@@ -40,9 +41,16 @@ export interface PredictResult {
   name: string | null;
   version: string | null;
   predictions: unknown[];
+  /** One per prediction, for record_feedback. */
+  prediction_ids: string[];
 }
 
 export class ModelEndpoints {
+  /** Told of every prediction served (monitoring keeps them for feedback and drift); returns ids. */
+  onPredict?: (result: PredictResult, instances: unknown[]) => string[];
+  /** Emits 'predicted' (endpoint id) after each prediction: resource subscriptions listen. */
+  readonly events = new EventEmitter();
+
   constructor(
     private readonly clients: VertexClients,
     private readonly registry: ModelRegistry,
@@ -339,13 +347,17 @@ export class ModelEndpoints {
     );
     const dm = (e.deployedModels ?? []).find((m) => String(m.id) === String(res.deployedModelId));
     const [name, version] = dm?.displayName?.includes('@') ? dm.displayName.split('@') : [null, null];
-    return {
+    const result: PredictResult = {
       endpoint: String(e.name).split('/').pop()!,
       deployed_model_id: String(res.deployedModelId ?? ''),
       name: name ?? null,
       version: version ?? null,
       predictions: (res.predictions ?? []).map(fromValue),
+      prediction_ids: [],
     };
+    result.prediction_ids = this.onPredict?.(result, instances) ?? [];
+    this.events.emit('predicted', result.endpoint);
+    return result;
   }
 
   toRecord(e: IEndpoint): EndpointRecord {

@@ -67,7 +67,8 @@ export class PerformanceQueries {
           filter,
           interval: { startTime: ts(end - windowSeconds * 1000), endTime: ts(end) },
           aggregation: {
-            alignmentPeriod: { seconds: windowSeconds },
+            // Cloud Monitoring's shortest alignment period is 60 s; windows are at least that.
+            alignmentPeriod: { seconds: Math.max(60, windowSeconds) },
             perSeriesAligner: aligner as never,
             crossSeriesReducer: reducer as never,
             groupByFields: opts.group ? [BY_VERSION] : [],
@@ -82,6 +83,38 @@ export class PerformanceQueries {
       // Points come newest first; counts add up over the window, percentiles take the newest.
       const value = opts.newestOnly ? num(points[0]?.value) : points.reduce((a, p) => a + num(p.value), 0);
       out.set(key, value);
+    }
+    return out;
+  }
+
+  /**
+   * Measured replica-hours per deployed model over the period: the replicas gauge's mean per
+   * minute, times a minute each.
+   */
+  async replicaHours(endpointId: string, periodSeconds: number): Promise<Map<string, number>> {
+    const client = await this.clients.monitoring();
+    const end = Date.now();
+    const step = 60;
+    const [series] = await callVertex(
+      'read replicas',
+      () =>
+        client.listTimeSeries({
+          name: `projects/${this.clients.backend.project}`,
+          filter: `metric.type = "${PREFIX}replicas" AND resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "${endpointId}"`,
+          interval: { startTime: ts(end - periodSeconds * 1000), endTime: ts(end) },
+          aggregation: {
+            alignmentPeriod: { seconds: step },
+            perSeriesAligner: 'ALIGN_MEAN' as never,
+            crossSeriesReducer: 'REDUCE_SUM' as never,
+            groupByFields: [BY_VERSION],
+          },
+        }),
+      { idempotent: true },
+    );
+    const out = new Map<string, number>();
+    for (const s of series as ITimeSeries[]) {
+      const hours = (s.points ?? []).reduce((a, p) => a + (num(p.value) * step) / 3600, 0);
+      out.set(String(s.metric?.labels?.deployed_model_id ?? ''), hours);
     }
     return out;
   }
@@ -107,7 +140,7 @@ export class PerformanceQueries {
       pct(50, false),
       pct(95, false),
       pct(99, false),
-      // The newest replica count in the last minute (or the window, if shorter).
+      // The newest replica count: the maximum over the last minute.
       this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
         group: true,
         newestOnly: true,

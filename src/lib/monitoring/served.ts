@@ -24,13 +24,14 @@ export class ServedLog {
   }
 
   /** Records predictions; those without an id from the backend get `lib-<n>`. Returns the ids. */
-  record(
-    rows: Omit<ServedPrediction, 'prediction_id' | 'at'> & {
-      prediction_ids: (string | null)[];
-      inputs: (string | null)[];
-      outputs: (string | null)[];
-    },
-  ): string[] {
+  record(rows: {
+    endpoint: string;
+    deployed_model_id: string;
+    version: string | null;
+    prediction_ids: (string | null)[];
+    inputs: (string | null)[];
+    outputs: (string | null)[];
+  }): string[] {
     const insert = this.ledger.db.prepare(
       'INSERT INTO served (prediction_id, endpoint, deployed_model_id, version, input, output, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );

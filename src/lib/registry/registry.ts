@@ -53,8 +53,9 @@ export interface DeletePlan {
 export class ModelRegistry {
   constructor(private readonly clients: VertexClients) {}
 
+  /** Names are checked against the model ID rule; all-digit IDs are Vertex-generated ones (tuned models). */
   private modelPath(name: string): string {
-    checkModelName(name);
+    if (!/^\d{1,19}$/.test(name)) checkModelName(name);
     return `${this.clients.parent}/models/${name}`;
   }
 
@@ -90,6 +91,7 @@ export class ModelRegistry {
     provenance: { tuning_job?: string; dataset?: string } = {},
   ): Promise<ModelVersionRecord> {
     const meta = ModelMetadataSchema.parse(input);
+    checkModelName(meta.name); // new versions need a real name, not a generated ID
     const version = checkVersion(meta.version);
     const modelPath = this.modelPath(meta.name);
     const labels = buildLabels(meta.deployment_stage, meta.source, meta.tags);
@@ -478,6 +480,8 @@ export class ModelRegistry {
         endpoint: String(d.endpoint),
         deployed_model_id: String(d.deployedModelId),
       })),
+      provenance:
+        doc.tuning_job || doc.dataset ? { tuning_job: doc.tuning_job ?? null, dataset: doc.dataset ?? null } : null,
       resource_name: this.versionName(m),
       updated_at: iso(m.versionUpdateTime),
     };

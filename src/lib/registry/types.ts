@@ -47,6 +47,7 @@ export const ModelVersionRecord = z.object({
   performance_metrics: z.record(z.string(), z.number()),
   cost_metrics: z.record(z.string(), z.number()),
   deployed_to: z.array(DeployedRef),
+  provenance: z.object({ tuning_job: z.string().nullable(), dataset: z.string().nullable() }).nullable(),
   resource_name: z.string(),
   created_at: z.string().nullable(),
   updated_at: z.string().nullable(),

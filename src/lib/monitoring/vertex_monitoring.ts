@@ -1,0 +1,357 @@
+// VertexAIMonitoring: how each deployed version performs (Cloud Monitoring), what it costs (a
+// dated price table x measured usage), whether its quality holds (feedback, drift), and alert
+// rules over those numbers. Every figure is measured or null with the reason.
+import type { VertexClients } from '../clients.js';
+import type { ModelEndpoints, PredictResult } from '../endpoints/endpoints.js';
+import type { EndpointRecord } from '../endpoints/types.js';
+import { invalid, notFound, VertexMcpError } from '../errors.js';
+import type { ModelRegistry } from '../registry/registry.js';
+import type { Files } from '../storage.js';
+import { AlertEvaluator } from './alerts.js';
+import { type CostResult, calculateCost } from './cost.js';
+import { type DriftOutcome, drift } from './drift.js';
+import { type DashboardDatasource, exportGrafanaDashboard } from './grafana.js';
+import { type AlertRule, type AlertRuleInput, type FeedbackInput, Ledger } from './ledger.js';
+import { PerformanceQueries, type PerformanceReport } from './performance.js';
+import { loadPriceTable, type PriceTable } from './prices.js';
+import { ServedLog } from './served.js';
+
+/** What alert rules can watch, and where each number comes from. */
+export const ALERT_METRICS = {
+  requests: 'predictions in the window (Cloud Monitoring prediction_count)',
+  error_rate: 'errors / predictions (error_count / prediction_count)',
+  throughput_rps: 'predictions per second',
+  p50_ms: 'median model latency, pooled over versions',
+  p95_ms: '95th percentile model latency, pooled',
+  p99_ms: '99th percentile model latency, pooled',
+  replicas: 'replicas serving now',
+  accuracy: 'share of feedback marked correct',
+  output_drift_psi: 'PSI of predicted labels vs the training labels',
+  input_drift_psi: 'PSI of input words vs the training inputs',
+  cost_total_usd: 'cost of the window from the price table',
+} as const;
+export type AlertMetric = keyof typeof ALERT_METRICS;
+
+export interface MonitoringOptions {
+  /** The ledger's directory (alert rules, feedback, served predictions), or ':memory:'. */
+  dataDir: string;
+  /** A price table file or object merged over the shipped one (--prices). */
+  prices?: string | Record<string, unknown>;
+}
+
+export interface QualityReport {
+  window_seconds: number;
+  feedback: { count: number; accuracy: number | null; mean_score: number | null };
+  versions: {
+    deployed_model_id: string;
+    version: string | null;
+    served: number;
+    output_drift: DriftOutcome | null;
+    input_drift: DriftOutcome | null;
+  }[];
+  hallucination_rate: null;
+  toxicity: null;
+  reasons: Record<string, string>;
+}
+
+const WORD = /[a-z][a-z']+/g;
+const words = (s: string) => s.toLowerCase().match(WORD) ?? [];
+
+export class VertexAIMonitoring {
+  readonly ledger: Ledger;
+  readonly served: ServedLog;
+  readonly evaluator: AlertEvaluator;
+  readonly prices: PriceTable;
+  private readonly perf: PerformanceQueries;
+  private readonly trainingCache = new Map<string, { inputs: string[]; outputs: string[] } | null>();
+
+  constructor(
+    private readonly clients: VertexClients,
+    private readonly endpoints: ModelEndpoints,
+    private readonly registry: ModelRegistry,
+    private readonly files: Files,
+    opts: MonitoringOptions,
+  ) {
+    this.ledger = new Ledger(opts.dataDir, { metrics: Object.keys(ALERT_METRICS) });
+    this.served = new ServedLog(this.ledger);
+    this.prices = loadPriceTable(opts.prices);
+    this.perf = new PerformanceQueries(clients);
+    this.evaluator = new AlertEvaluator(this.ledger, (rule) => this.measure(rule));
+  }
+
+  close(): void {
+    this.evaluator.stop();
+    this.ledger.close();
+  }
+
+  /** Called by ModelEndpoints after each prediction: the record feedback and drift work from. */
+  recordServed(result: PredictResult, instances: unknown[]): string[] {
+    const text = (x: unknown): string | null => {
+      if (typeof x === 'string') return x;
+      if (x && typeof x === 'object') {
+        const o = x as Record<string, unknown>;
+        for (const k of ['text', 'prompt', 'input', 'content', 'output'])
+          if (typeof o[k] === 'string') return o[k] as string;
+      }
+      return null;
+    };
+    return this.served.record({
+      endpoint: result.endpoint,
+      deployed_model_id: result.deployed_model_id,
+      version: result.version,
+      prediction_ids: result.predictions.map((p) => {
+        const id = (p as { prediction_id?: unknown })?.prediction_id;
+        return id === undefined || id === null ? null : String(id);
+      }),
+      inputs: instances.map(text),
+      outputs: result.predictions.map(text),
+    });
+  }
+
+  /** Cloud Monitoring aligns by the minute at the finest, so windows are 60 s or more. */
+  private checkWindow(seconds: number, field = 'window_seconds'): void {
+    if (!Number.isInteger(seconds) || seconds < 60) {
+      throw invalid(
+        `${field} must be a whole number of seconds, at least 60 (Cloud Monitoring's finest alignment), got ${seconds}`,
+      );
+    }
+  }
+
+  async collectPerformanceMetrics(
+    endpointRef: string,
+    windowSeconds = 300,
+  ): Promise<PerformanceReport & { endpoint_id: string; traffic: Record<string, number> }> {
+    this.checkWindow(windowSeconds);
+    const e = await this.endpoints.getEndpoint(endpointRef);
+    const report = await this.perf.collect(
+      e.endpoint,
+      e.deployed.map((d) => d.deployed_model_id),
+      windowSeconds,
+    );
+    return { ...report, endpoint_id: e.endpoint, traffic: e.traffic_split };
+  }
+
+  /** Per deployed version: traffic share, requests, errors, latency percentiles, replicas. */
+  async getEndpointStats(endpointRef: string, windowSeconds = 300) {
+    this.checkWindow(windowSeconds);
+    const e = await this.endpoints.getEndpoint(endpointRef);
+    const perf = await this.perf.collect(
+      e.endpoint,
+      e.deployed.map((d) => d.deployed_model_id),
+      windowSeconds,
+    );
+    const alerts = this.ledger
+      .listRules({ endpoint: e.endpoint })
+      .map((r) => ({ name: r.name, firing: r.state.firing, since: r.state.firing_since }));
+    return {
+      endpoint: e.endpoint,
+      display_name: e.display_name,
+      window_seconds: windowSeconds,
+      total: perf.endpoint,
+      versions: perf.versions.map((v) => {
+        const d = e.deployed.find((x) => x.deployed_model_id === v.deployed_model_id);
+        return { ...v, name: d?.name ?? null, version: d?.version ?? null, traffic_percent: d?.traffic_percent ?? 0 };
+      }),
+      alerts,
+      reasons: perf.reasons,
+    };
+  }
+
+  async calculateCostMetrics(endpointRef: string, periodSeconds = 3600): Promise<CostResult & { endpoint: string }> {
+    this.checkWindow(periodSeconds, 'period_seconds');
+    const e = await this.endpoints.getEndpoint(endpointRef);
+    const endMs = Date.now();
+    const startMs = endMs - periodSeconds * 1000;
+    const ids = e.deployed.map((d) => d.deployed_model_id);
+    const [perf, replicaHours] = await Promise.all([
+      this.perf.collect(e.endpoint, ids, periodSeconds),
+      this.perf.replicaHours(e.endpoint, periodSeconds),
+    ]);
+    const served = this.served.recent(e.endpoint, startMs);
+    const tokens = (rows: (string | null)[]) =>
+      rows.reduce((n, s) => n + (s ? s.split(/\s+/).filter(Boolean).length : 0), 0);
+    const cost = calculateCost({
+      prices: this.prices,
+      period: { startMs, endMs },
+      backend: this.clients.backend.kind,
+      location: this.clients.backend.location,
+      deployments: e.deployed.map((d) => ({
+        deployed_model_id: d.deployed_model_id,
+        machine_type: d.machine_type ?? e.defaults.machine_type,
+        accelerator_type: e.defaults.accelerator_type,
+        accelerator_count: e.defaults.accelerator_count,
+        replica_hours: replicaHours.get(d.deployed_model_id) ?? 0,
+      })),
+      requests: perf.endpoint.requests,
+      input_tokens: tokens(served.map((s) => s.input)),
+      output_tokens: tokens(served.map((s) => s.output)),
+    });
+    return { ...cost, endpoint: e.endpoint };
+  }
+
+  /** Feedback on a prediction this library served (by id), or on an input. */
+  recordFeedback(input: FeedbackInput & { prediction_id?: string | number | null }) {
+    let correct = input.correct ?? null;
+    if (input.prediction_id !== undefined && input.prediction_id !== null) {
+      const served = this.served.get(String(input.prediction_id));
+      if (!served) {
+        throw notFound(
+          `prediction ${input.prediction_id} was not served through vertex-mcp`,
+          'Use a prediction_id returned by predict, or give the input instead',
+        );
+      }
+      if (correct === null && input.expected_output != null && served.output !== null)
+        correct = served.output === input.expected_output;
+      return this.ledger.recordFeedback({
+        ...input,
+        endpoint: served.endpoint,
+        input: input.input ?? served.input,
+        correct,
+      });
+    }
+    return this.ledger.recordFeedback({ ...input, correct });
+  }
+
+  /** The training inputs and completions of a version's dataset (its registry provenance). */
+  private async trainingData(name: string | null, version: string | null) {
+    const key = `${name}@${version}`;
+    if (this.trainingCache.has(key)) return this.trainingCache.get(key)!;
+    let data: { inputs: string[]; outputs: string[] } | null = null;
+    if (name && version) {
+      const dataset = (await this.registry.getModel(name, version)).provenance?.dataset;
+      if (dataset) {
+        const inputs: string[] = [];
+        const outputs: string[] = [];
+        for (const line of (await this.files.readText(dataset)).split('\n').slice(0, 20_000)) {
+          try {
+            const r = JSON.parse(line);
+            const user = r.contents?.find((c: any) => c.role === 'user')?.parts?.[0]?.text ?? r.prompt ?? r.input;
+            const model =
+              r.contents?.find((c: any) => c.role === 'model')?.parts?.[0]?.text ?? r.completion ?? r.chosen;
+            if (typeof user === 'string' && typeof model === 'string') {
+              inputs.push(user);
+              outputs.push(model);
+            }
+          } catch {
+            // a bad line was reported when the dataset was prepared
+          }
+        }
+        data = { inputs, outputs };
+      }
+    }
+    this.trainingCache.set(key, data);
+    return data;
+  }
+
+  async collectQualityMetrics(endpointRef: string, windowSeconds = 3600): Promise<QualityReport> {
+    this.checkWindow(windowSeconds);
+    const e: EndpointRecord = await this.endpoints.getEndpoint(endpointRef);
+    const since = Date.now() - windowSeconds * 1000;
+    const fb = this.ledger.feedbackStats(e.endpoint, since);
+    const served = this.served.recent(e.endpoint, since);
+    const reasons: Record<string, string> = {
+      hallucination_rate: 'no evaluator has measured hallucination for this endpoint',
+      toxicity: 'no evaluator has measured toxicity for this endpoint',
+      ...(fb.accuracy === null
+        ? { accuracy: fb.reasons.accuracy ?? 'no feedback marked correct or incorrect in the window' }
+        : {}),
+    };
+    const versions = [];
+    for (const d of e.deployed) {
+      const rows = served.filter((s) => s.deployed_model_id === d.deployed_model_id);
+      const training = await this.trainingData(d.name, d.version);
+      if (!training)
+        reasons[`drift_${d.deployed_model_id}`] =
+          `${d.name ?? d.deployed_model_id} ${d.version ?? ''} records no training dataset`;
+      const outs = rows.map((r) => r.output).filter((x): x is string => x !== null);
+      const ins = rows.flatMap((r) => (r.input ? words(r.input) : []));
+      versions.push({
+        deployed_model_id: d.deployed_model_id,
+        version: d.version,
+        served: rows.length,
+        output_drift: training ? drift({ training: training.outputs, serving: outs }) : null,
+        input_drift: training ? drift({ training: training.inputs.flatMap(words), serving: ins }) : null,
+      });
+    }
+    return {
+      window_seconds: windowSeconds,
+      feedback: { count: fb.count, accuracy: fb.accuracy, mean_score: fb.mean_score },
+      versions,
+      hallucination_rate: null,
+      toxicity: null,
+      reasons,
+    };
+  }
+
+  // ---- alert rules ----
+
+  setAlertRule(input: AlertRuleInput & { endpoint?: string | null }): AlertRule {
+    return this.ledger.addRule(input, { replace: true });
+  }
+
+  listAlertRules(endpoint?: string): AlertRule[] {
+    return this.ledger.listRules(endpoint ? { endpoint } : {});
+  }
+
+  deleteAlertRule(nameOrId: string | number): AlertRule {
+    return this.ledger.deleteRule(nameOrId);
+  }
+
+  checkAlerts() {
+    return this.evaluator.checkAll();
+  }
+
+  /** One rule's number, measured over its window; null with the reason when it cannot be. */
+  async measure(rule: AlertRule): Promise<{ value: number | null; reason?: string }> {
+    if (!rule.endpoint) return { value: null, reason: 'the rule names no endpoint' };
+    const m = rule.metric as AlertMetric;
+    try {
+      if (m in { accuracy: 1 }) {
+        const q = await this.collectQualityMetrics(rule.endpoint, rule.window_seconds);
+        return { value: q.feedback.accuracy, reason: q.reasons.accuracy };
+      }
+      if (m === 'output_drift_psi' || m === 'input_drift_psi') {
+        const q = await this.collectQualityMetrics(rule.endpoint, rule.window_seconds);
+        const key = m === 'output_drift_psi' ? 'output_drift' : 'input_drift';
+        const vals = q.versions.map((v) => v[key]).filter((d): d is DriftOutcome => d !== null);
+        const psis = vals.map((d) => ('psi' in d ? d.psi : null)).filter((x): x is number => typeof x === 'number');
+        return psis.length
+          ? { value: Math.max(...psis) }
+          : { value: null, reason: 'no drift could be measured in the window' };
+      }
+      if (m === 'cost_total_usd') {
+        const c = await this.calculateCostMetrics(rule.endpoint, rule.window_seconds);
+        return { value: c.total_usd, reason: c.reasons.total_usd };
+      }
+      const p = await this.collectPerformanceMetrics(rule.endpoint, rule.window_seconds);
+      const row = rule.deployed_model
+        ? p.versions.find((v) => v.deployed_model_id === rule.deployed_model)
+        : p.endpoint;
+      if (!row) return { value: null, reason: `deployed model ${rule.deployed_model} is not on the endpoint` };
+      const value = row[m as keyof typeof row];
+      return typeof value === 'number'
+        ? { value }
+        : { value: null, reason: p.reasons.latency ?? `${m} was not measured in the window` };
+    } catch (err) {
+      if (err instanceof VertexMcpError) return { value: null, reason: err.text };
+      throw err;
+    }
+  }
+
+  async exportGrafanaDashboard(opts: {
+    datasource: DashboardDatasource;
+    endpoint?: string;
+    path: string;
+    title?: string;
+  }) {
+    const endpointId = opts.endpoint ? (await this.endpoints.getEndpoint(opts.endpoint)).endpoint : undefined;
+    const dashboard = exportGrafanaDashboard({
+      datasource: opts.datasource,
+      ...(endpointId ? { endpoint_id: endpointId } : {}),
+      project: this.clients.backend.project,
+      ...(opts.title ? { title: opts.title } : {}),
+    });
+    await this.files.writeText(opts.path, `${JSON.stringify(dashboard, null, 2)}\n`, 'path');
+    return { path: opts.path, dashboard };
+  }
+}

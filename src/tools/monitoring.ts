@@ -1,0 +1,260 @@
+// Monitoring toolset: performance, cost and quality of endpoints; feedback; alert rules; Grafana.
+import { z } from 'zod';
+import { ALERT_METRICS } from '../lib/index.js';
+import { confirmed, safetyInput } from './confirm.js';
+import { defineTool } from './index.js';
+
+const endpoint = z.string().min(1).describe('Endpoint ID or display name');
+const METRICS = Object.keys(ALERT_METRICS) as [keyof typeof ALERT_METRICS, ...(keyof typeof ALERT_METRICS)[]];
+const rule = z.object({
+  name: z.string(),
+  metric: z.string(),
+  comparison: z.string(),
+  threshold: z.number(),
+  window_seconds: z.number(),
+  severity: z.string(),
+  endpoint: z.string().nullable(),
+  firing: z.boolean(),
+  firing_since: z.string().nullable(),
+  last_value: z.number().nullable(),
+});
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const toRule = (r: import('../lib/index.js').monitoringParts.AlertRule) => ({
+  name: r.name,
+  metric: r.metric,
+  comparison: r.comparison,
+  threshold: r.threshold,
+  window_seconds: r.window_seconds,
+  severity: r.severity,
+  endpoint: r.endpoint,
+  firing: r.state.firing,
+  firing_since: iso(r.state.firing_since),
+  last_value: r.state.last_value,
+});
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
+
+export const getMetrics = defineTool({
+  name: 'get_metrics',
+  title: 'Get endpoint metrics',
+  description:
+    'Measured performance (requests, errors, p50/p95/p99 per version), cost (price table x replica-hours, per request) or quality (feedback accuracy, drift) of an endpoint. Unmeasured numbers are null with a reason.',
+  toolset: 'monitoring',
+  kind: 'read',
+  input: {
+    endpoint,
+    kind: z.enum(['performance', 'cost', 'quality']).describe('Which metrics'),
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Look-back window'),
+  },
+  output: {
+    kind: z.string(),
+    endpoint: z.string(),
+    window_seconds: z.number(),
+    metrics: z.record(z.string(), z.unknown()),
+  },
+  async handler(args, { lib }) {
+    const m = lib.monitoring;
+    if (args.kind === 'performance') {
+      const p = await m.collectPerformanceMetrics(args.endpoint, args.window_seconds);
+      const per = p.versions.map((v) => `${v.deployed_model_id}: ${v.requests} req, p95 ${ms(v.p95_ms)}`).join('; ');
+      return {
+        structured: {
+          kind: args.kind,
+          endpoint: p.endpoint_id,
+          window_seconds: args.window_seconds,
+          metrics: p as never,
+        },
+        text: `${p.endpoint.requests} predictions in ${args.window_seconds} s, error rate ${p.endpoint.error_rate ?? 'n/a'}, p50 ${ms(p.endpoint.p50_ms)}, p95 ${ms(p.endpoint.p95_ms)}, p99 ${ms(p.endpoint.p99_ms)}. ${per}.`,
+      };
+    }
+    if (args.kind === 'cost') {
+      const c = await m.calculateCostMetrics(args.endpoint, args.window_seconds);
+      return {
+        structured: { kind: args.kind, endpoint: c.endpoint, window_seconds: args.window_seconds, metrics: c as never },
+        text: `Cost over ${args.window_seconds} s: ${c.total_usd === null ? `unknown (${c.reasons.total_usd})` : `$${c.total_usd.toFixed(6)}`} (${c.backend}); per request ${c.per_request_usd ?? 'n/a'}.`,
+      };
+    }
+    const q = await m.collectQualityMetrics(args.endpoint, args.window_seconds);
+    const psi = (d: (typeof q.versions)[number]['output_drift']) =>
+      d && 'psi' in d && typeof d.psi === 'number'
+        ? `PSI ${d.psi.toFixed(3)}${d.drifted ? ' (drifted)' : ''}`
+        : 'not measured';
+    const drifts = q.versions
+      .map((v) => `${v.version ?? v.deployed_model_id}: output drift ${psi(v.output_drift)}`)
+      .join('; ');
+    return {
+      structured: {
+        kind: args.kind,
+        endpoint: args.endpoint,
+        window_seconds: args.window_seconds,
+        metrics: q as never,
+      },
+      text: `Feedback ${q.feedback.count}, accuracy ${q.feedback.accuracy ?? 'n/a'}; ${drifts || 'nothing deployed'}.`,
+    };
+  },
+});
+
+export const recordFeedback = defineTool({
+  name: 'record_feedback',
+  title: 'Record feedback',
+  description:
+    'Feedback on a served prediction (prediction_id from predict) or on an input: correct, a score, or the expected output.',
+  toolset: 'monitoring',
+  kind: 'create',
+  input: {
+    prediction_id: z.string().optional().describe('From predict'),
+    endpoint: z.string().optional().describe('Needed without prediction_id'),
+    input: z.string().optional().describe('The input, without prediction_id'),
+    expected_output: z.string().optional().describe('What it should have answered'),
+    correct: z.boolean().optional().describe('Was it right'),
+    score: z.number().optional().describe('A quality score'),
+  },
+  output: {
+    id: z.number(),
+    endpoint: z.string(),
+    prediction_id: z.string().nullable(),
+    correct: z.boolean().nullable(),
+    score: z.number().nullable(),
+  },
+  async handler(args, { lib }) {
+    const endpoint = args.endpoint ? (await lib.endpoints.getEndpoint(args.endpoint)).endpoint : '';
+    const f = lib.monitoring.recordFeedback({ ...args, endpoint });
+    const out = { id: f.id, endpoint: f.endpoint, prediction_id: f.prediction_id, correct: f.correct, score: f.score };
+    return {
+      structured: out,
+      text: `Feedback ${f.id} recorded for ${f.prediction_id ?? 'an input'} (correct: ${f.correct ?? 'n/a'}).`,
+    };
+  },
+});
+
+export const setAlertRule = defineTool({
+  name: 'set_alert_rule',
+  title: 'Set alert rule',
+  description:
+    'Create or replace an alert rule on an endpoint metric; evaluated on demand (check_alerts) and in the background.',
+  toolset: 'monitoring',
+  kind: 'update',
+  input: {
+    name: z.string().min(1).describe('Rule name'),
+    endpoint,
+    metric: z.enum(METRICS).describe('Metric to watch'),
+    comparison: z.enum(['gt', 'ge', 'lt', 'le', 'eq']).describe('Fires when metric <comparison> threshold'),
+    threshold: z.number().describe('Threshold'),
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Measurement window'),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning').describe('Severity'),
+  },
+  output: rule.shape,
+  async handler(args, { lib }) {
+    const e = await lib.endpoints.getEndpoint(args.endpoint);
+    const r = toRule(lib.monitoring.setAlertRule({ ...args, endpoint: e.endpoint }));
+    return {
+      structured: r,
+      text: `Rule ${r.name}: ${r.metric} ${r.comparison} ${r.threshold} over ${r.window_seconds} s on ${e.display_name}.`,
+    };
+  },
+});
+
+export const listAlertRules = defineTool({
+  name: 'list_alert_rules',
+  title: 'List alert rules',
+  description: 'Alert rules with their current state (firing since when, last value).',
+  toolset: 'monitoring',
+  kind: 'read',
+  input: { endpoint: endpoint.optional() },
+  output: { rules: z.array(rule), count: z.number() },
+  async handler(args, { lib }) {
+    const id = args.endpoint ? (await lib.endpoints.getEndpoint(args.endpoint)).endpoint : undefined;
+    const rules = lib.monitoring.listAlertRules(id).map(toRule);
+    return {
+      structured: { rules, count: rules.length },
+      text: `${rules.length} rule(s)${rules.length ? `: ${rules.map((r) => `${r.name}${r.firing ? ' FIRING' : ''}`).join(', ')}` : ''}.`,
+    };
+  },
+});
+
+export const deleteAlertRule = defineTool({
+  name: 'delete_alert_rule',
+  title: 'Delete alert rule',
+  description: 'Delete an alert rule by name. Needs confirm; dry_run shows it.',
+  toolset: 'monitoring',
+  kind: 'destructive',
+  input: { name: z.string().min(1).describe('Rule name'), ...safetyInput },
+  output: { deleted: z.boolean(), rule },
+  async handler(args, ctx) {
+    const r = toRule(ctx.lib.monitoring.ledger.getRule(args.name));
+    if (!(await confirmed(ctx, args, `delete alert rule ${r.name}`)))
+      return { structured: { deleted: false, rule: r }, text: `Dry run: would delete ${r.name}.` };
+    ctx.lib.monitoring.deleteAlertRule(args.name);
+    return { structured: { deleted: true, rule: r }, text: `Deleted alert rule ${r.name}.` };
+  },
+});
+
+export const checkAlerts = defineTool({
+  name: 'check_alerts',
+  title: 'Check alerts',
+  description: 'Evaluate every alert rule now: which fire, the measured value, since when.',
+  toolset: 'monitoring',
+  kind: 'read',
+  input: {},
+  output: {
+    checks: z.array(
+      z.object({
+        name: z.string(),
+        status: z.string(),
+        value: z.number().nullable(),
+        message: z.string(),
+        firing_since: z.string().nullable(),
+      }),
+    ),
+    firing: z.number(),
+  },
+  async handler(_args, { lib }) {
+    const checks = (await lib.monitoring.checkAlerts()).map((c) => ({
+      name: c.name,
+      status: c.status,
+      value: c.value ?? null,
+      message: c.message,
+      firing_since: iso(c.firing_since),
+    }));
+    const firing = checks.filter((c) => c.status === 'firing');
+    return {
+      structured: { checks, firing: firing.length },
+      text: firing.length
+        ? `${firing.length} firing: ${firing.map((c) => `${c.name} (${c.message})`).join('; ')}.`
+        : `No rule firing (${checks.length} checked).`,
+    };
+  },
+});
+
+export const exportDashboard = defineTool({
+  name: 'export_grafana_dashboard',
+  title: 'Export Grafana dashboard',
+  description:
+    'Write an importable Grafana dashboard (Cloud Monitoring or Prometheus data source) to a file inside the allowed roots or gs://.',
+  toolset: 'monitoring',
+  kind: 'create',
+  input: {
+    datasource: z.enum(['prometheus', 'cloud-monitoring']).describe('Grafana data source'),
+    path: z.string().min(1).describe('Output file (local or gs://)'),
+    endpoint: endpoint.optional(),
+  },
+  output: { path: z.string(), panels: z.number(), queries: z.number() },
+  async handler(args, { lib }) {
+    const { path, dashboard } = await lib.monitoring.exportGrafanaDashboard(args);
+    const panels = dashboard.panels.length;
+    const queries = dashboard.panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0);
+    return {
+      structured: { path, panels, queries },
+      text: `Wrote a ${args.datasource} dashboard with ${panels} panels to ${path}.`,
+    };
+  },
+});
+
+export const monitoringTools = [
+  getMetrics,
+  recordFeedback,
+  setAlertRule,
+  listAlertRules,
+  deleteAlertRule,
+  checkAlerts,
+  exportDashboard,
+];
