@@ -2,7 +2,7 @@
 // of the transport. It does no I/O until a request needs Vertex AI (clients are created lazily).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { type BackendConfig, createLibrary, type Library, type Logger, silentLogger } from './lib/index.js';
+import { type BackendConfig, createLibrary, type Library, type Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerEndpointResources } from './resources/endpoints.js';
 import { registerModelResources } from './resources/models.js';
