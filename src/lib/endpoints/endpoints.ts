@@ -49,7 +49,8 @@ export class ModelEndpoints {
   /** Told of every prediction served (monitoring keeps them for feedback and drift); returns ids. */
   onPredict?: (result: PredictResult, instances: unknown[]) => string[];
   /** Emits 'predicted' (endpoint id) after each prediction: resource subscriptions listen. */
-  readonly events = new EventEmitter();
+  // One listener per connected MCP session (HTTP): no fixed ceiling.
+  readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(
     private readonly clients: VertexClients,

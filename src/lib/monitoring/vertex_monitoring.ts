@@ -77,6 +77,7 @@ export class VertexAIMonitoring {
     this.prices = loadPriceTable(opts.prices);
     this.perf = new PerformanceQueries(clients);
     this.evaluator = new AlertEvaluator(this.ledger, (rule) => this.measure(rule));
+    this.evaluator.setMaxListeners(0); // one 'fired'/'cleared' listener per connected MCP session
   }
 
   close(): void {
