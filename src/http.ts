@@ -39,7 +39,7 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
 export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promise<HttpServer> {
   const log = config.log ?? silentLogger;
   const lib = config.lib ?? libraryFor(config);
-  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.evaluator.start(config.alertIntervalSeconds * 1000);
+  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
   const metrics = await createMetricsRegistry({ collectPredictions: () => predictionSnapshots(lib) });
   config = { ...config, onToolCall: (tool, outcome, seconds) => metrics.observeToolCall(tool, outcome, seconds) };
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];

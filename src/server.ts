@@ -40,7 +40,7 @@ Destructive tools need confirm: true and accept dry_run: true to show the plan f
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const lib = config.lib ?? libraryFor(config);
-  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.evaluator.start(config.alertIntervalSeconds * 1000);
+  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
@@ -64,8 +64,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
         },
       })
       .catch(() => {});
-  lib.monitoring.evaluator.on('fired', onAlert);
-  lib.monitoring.evaluator.on('cleared', onAlert);
+  lib.monitoring.alerts.on('fired', onAlert);
+  lib.monitoring.alerts.on('cleared', onAlert);
   registerPrompts(server);
   let closed = false;
   return {
@@ -75,8 +75,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       if (closed) return;
       closed = true;
       stopEndpointResources();
-      lib.monitoring.evaluator.off('fired', onAlert);
-      lib.monitoring.evaluator.off('cleared', onAlert);
+      lib.monitoring.alerts.off('fired', onAlert);
+      lib.monitoring.alerts.off('cleared', onAlert);
       await server.close();
       if (!config.lib) await lib.close();
     },

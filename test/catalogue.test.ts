@@ -96,3 +96,12 @@ describe('README', () => {
     expect(updateReadme(readme), 'run `npm run docs:tools`').toBe(readme);
   });
 });
+
+describe('build cache of tools/list', () => {
+  it('equals what the catalogue generates (npm run build writes it)', async () => {
+    const { LIST_CACHE } = await import('../src/tools/index.js');
+    const cached = JSON.parse(readFileSync(new URL('../dist/tools-list.json', import.meta.url), 'utf8'));
+    expect(LIST_CACHE.pathname.endsWith('tools-list.json')).toBe(true);
+    expect(cached).toEqual(JSON.parse(JSON.stringify(catalogue().map(listEntry))));
+  });
+});

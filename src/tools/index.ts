@@ -1,6 +1,7 @@
 // The tool catalogue: every tool is one definition object (name, title, description, zod input and
 // output shapes, a `kind` from which the MCP annotations follow, its toolset and its handler).
 // The catalogue is filtered (toolsets, tool names, read-only) before anything is registered.
+import { readFileSync } from 'node:fs';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -175,6 +176,24 @@ export function listEntry(tool: ToolDef): Tool {
   };
 }
 
+/** dist/tools-list.json, written by the build (scripts/gen-tools-list.ts). */
+export const LIST_CACHE = new URL('../../tools-list.json', import.meta.url);
+
+/** The entries of `tools`: from the build's cache when it covers exactly the catalogue, else generated. */
+function listEntries(tools: ToolDef[]): Tool[] {
+  try {
+    const cached = JSON.parse(readFileSync(LIST_CACHE, 'utf8')) as Tool[];
+    const names = catalogue().map((t) => t.name);
+    if (cached.length === names.length && cached.every((t, i) => t.name === names[i])) {
+      const wanted = new Set(tools.map((t) => t.name));
+      return cached.filter((t) => wanted.has(t.name));
+    }
+  } catch {
+    // no build cache (running from sources): generate
+  }
+  return tools.map(listEntry);
+}
+
 /** Registers tools, wrapping each handler so every failure becomes a short, actionable isError result. */
 export function registerTools(
   server: McpServer,
@@ -215,7 +234,7 @@ export function registerTools(
   // Our own tools/list answer (same schemas, compacted), computed once on first request.
   let listed: Tool[] | undefined;
   server.server.setRequestHandler(ListToolsRequestSchema, () => {
-    listed ??= tools.map(listEntry);
+    listed ??= listEntries(tools);
     return { tools: listed };
   });
 }

@@ -2,8 +2,9 @@
 // records (the ground truth accuracy is computed from). One SQLite file (WAL) under the data
 // directory, or in memory. Times are epoch milliseconds.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { invalid, notFound, VertexMcpError } from '../errors.js';
 import { parseOrThrow } from './validate.js';
@@ -216,7 +217,9 @@ export class Ledger {
       file = path.join(dataDir, LEDGER_FILE);
     }
     this.file = file;
-    this.db = new Database(file);
+    // Loaded on first use, not at import: start-up does not pay for the native module.
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    this.db = new Sqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');

@@ -1,6 +1,7 @@
 // VertexAIMonitoring: how each deployed version performs (Cloud Monitoring), what it costs (a
 // dated price table x measured usage), whether its quality holds (feedback, drift), and alert
 // rules over those numbers. Every figure is measured or null with the reason.
+import { EventEmitter } from 'node:events';
 import type { VertexClients } from '../clients.js';
 import type { ModelEndpoints, PredictResult } from '../endpoints/endpoints.js';
 import type { EndpointRecord } from '../endpoints/types.js';
@@ -58,11 +59,14 @@ const WORD = /[a-z][a-z']+/g;
 const words = (s: string) => s.toLowerCase().match(WORD) ?? [];
 
 export class VertexAIMonitoring {
-  readonly ledger: Ledger;
-  readonly served: ServedLog;
-  readonly evaluator: AlertEvaluator;
-  readonly prices: PriceTable;
+  /** Relays the background evaluator's 'fired' and 'cleared' events (servers listen here). */
+  readonly alerts = new EventEmitter().setMaxListeners(0);
   private readonly perf: PerformanceQueries;
+  private _ledger?: Ledger;
+  private _served?: ServedLog;
+  private _evaluator?: AlertEvaluator;
+  private _prices?: PriceTable;
+  private background?: NodeJS.Timeout;
   private readonly trainingCache = new Map<string, { inputs: string[]; outputs: string[] } | null>();
 
   constructor(
@@ -70,19 +74,53 @@ export class VertexAIMonitoring {
     private readonly endpoints: ModelEndpoints,
     private readonly registry: ModelRegistry,
     private readonly files: Files,
-    opts: MonitoringOptions,
+    private readonly opts: MonitoringOptions,
   ) {
-    this.ledger = new Ledger(opts.dataDir, { metrics: Object.keys(ALERT_METRICS) });
-    this.served = new ServedLog(this.ledger);
-    this.prices = loadPriceTable(opts.prices);
     this.perf = new PerformanceQueries(clients);
-    this.evaluator = new AlertEvaluator(this.ledger, (rule) => this.measure(rule));
-    this.evaluator.setMaxListeners(0); // one 'fired'/'cleared' listener per connected MCP session
+  }
+
+  // The ledger (a SQLite file), the price table and the evaluator are opened on first use, so
+  // creating a server does no I/O.
+  get ledger(): Ledger {
+    this._ledger ??= new Ledger(this.opts.dataDir, { metrics: Object.keys(ALERT_METRICS) });
+    return this._ledger;
+  }
+
+  get served(): ServedLog {
+    this._served ??= new ServedLog(this.ledger);
+    return this._served;
+  }
+
+  get prices(): PriceTable {
+    this._prices ??= loadPriceTable(this.opts.prices);
+    return this._prices;
+  }
+
+  get evaluator(): AlertEvaluator {
+    if (!this._evaluator) {
+      this._evaluator = new AlertEvaluator(this.ledger, (rule) => this.measure(rule));
+      this._evaluator.on('fired', (e) => this.alerts.emit('fired', e));
+      this._evaluator.on('cleared', (e) => this.alerts.emit('cleared', e));
+      this._evaluator.on('error', () => {}); // a failed background check is retried next tick
+    }
+    return this._evaluator;
+  }
+
+  /** Evaluates alert rules every `intervalMs` in the background, from the first tick on. */
+  startBackground(intervalMs: number): void {
+    this.stopBackground();
+    this.background = setTimeout(() => this.evaluator.start(intervalMs), intervalMs);
+    this.background.unref();
+  }
+
+  stopBackground(): void {
+    clearTimeout(this.background);
+    this._evaluator?.stop();
   }
 
   close(): void {
-    this.evaluator.stop();
-    this.ledger.close();
+    this.stopBackground();
+    this._ledger?.close();
   }
 
   /** Called by ModelEndpoints after each prediction: the record feedback and drift work from. */
