@@ -7,6 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { VERSION } from '../src/version.js';
 import { coldStart, googleModulesAtToolsList } from './coldstart.js';
 import { benchDatasetPrep } from './dataset-prep.js';
+import { benchPercentiles } from './percentiles.js';
+import { benchPredict } from './predict.js';
 import { registryRead } from './registry-read.js';
 import { toolListSize } from './toolsize.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
@@ -158,12 +160,31 @@ async function main(): Promise<void> {
       ratio_p50_vs_unknown_tool: round(rr.ratio_p50_vs_unknown_tool),
     },
   };
+  out('\n## 4. predict: through the library and through MCP, against the emulator');
+  const pr = await benchPredict();
+  out(
+    table(
+      ['path', 'figure'],
+      [
+        ['model inference in process (the floor without gRPC)', `${pr.in_process_predictions_per_s} predictions/s`],
+        ['library -> PredictionServiceClient -> emulator, one at a time', `${pr.library_predictions_per_s} predictions/s (${(pr.library_vs_in_process * 100).toFixed(1)}% of in-process)`],
+        ['MCP tools/call predict (in-memory transport) p50 / p99', `${ms(pr.mcp.predict!.p50_ms)} / ${ms(pr.mcp.predict!.p99_ms)}`],
+        ['baseline: ping p50 / p99', `${ms(pr.mcp.ping!.p50_ms)} / ${ms(pr.mcp.ping!.p99_ms)}`],
+        ['diagnostic: tools/call of an unknown tool p50 / p99', `${ms(pr.mcp.unknown_tool!.p50_ms)} / ${ms(pr.mcp.unknown_tool!.p99_ms)}`],
+      ],
+    ),
+  );
+  out(`ratio of p50s, predict / ping: ${ratio(pr.ratio_p50_vs_ping)} (target <= 2x: ${verdict(pr.ratio_p50_vs_ping <= 2)}); predict / unknown-tool call: ${ratio(pr.ratio_p50_vs_unknown_tool)}`);
+  (results as Record<string, unknown>).predict = pr;
+
   // The heavy ones (a 1 GB archive, 1M prediction records) run with --all or BENCH_ALL=1.
   const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
   const heavy: Record<string, unknown> = {};
   if (all) {
-    out('\n## 4. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    out('\n## 5. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
+    out('\n## 6. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
+    heavy.percentiles = await benchPercentiles();
   } else {
     out('\n(dataset preparation and percentile benchmarks: npm run bench -- --all)');
   }
