@@ -184,7 +184,23 @@ async function main(): Promise<void> {
     out('\n## 5. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
     out('\n## 6. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
-    heavy.percentiles = await benchPercentiles();
+    const pc = (await benchPercentiles()) as { per_size: Record<string, number>[]; ratio: number };
+    heavy.percentiles = pc;
+    out(
+      table(
+        ['records', 'ListTimeSeries p95', 'SELECT + sort', 'sort only', 'ratio vs SELECT + sort', 'p95 error', 'RSS growth (query)', 'RSS growth (sort)'],
+        pc.per_size.map((r) => [
+          r.records!,
+          ms(r.list_time_series_median_ms!),
+          ms(r.load_and_sort_median_ms!),
+          ms(r.sort_only_median_ms!),
+          ratio(r.ratio_vs_load_and_sort!),
+          `${(r.p95_relative_error! * 100).toFixed(1)}%`,
+          `${r.query_peak_rss_growth_mb} MB`,
+          `${r.baseline_peak_rss_growth_mb} MB`,
+        ]),
+      ),
+    );
   } else {
     out('\n(dataset preparation and percentile benchmarks: npm run bench -- --all)');
   }

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
 import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
 import { PredictionServiceClient } from '@google-cloud/aiplatform/build/src/v1/prediction_service_client.js';
-import { grpc } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Autoscaler, METRIC } from '../../src/emulator/autoscaler.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
@@ -15,6 +14,7 @@ import { type RouterArtifact, train } from '../../src/emulator/runtime/index.js'
 import { Store } from '../../src/emulator/store.js';
 import { toValue } from '../../src/emulator/struct.js';
 import { pickDeployedModel, routeDraw, routingSeed } from '../../src/emulator/traffic.js';
+import { clientOptions, expectStatus } from './grpc.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -37,13 +37,7 @@ interface Clients {
 }
 
 function connect(emu: Emulator): Clients {
-  const opts = {
-    apiEndpoint: '127.0.0.1',
-    port: emu.grpcPort,
-    sslCreds: grpc.credentials.createInsecure(),
-    projectId: 'p',
-    universeDomain: 'googleapis.com',
-  };
+  const opts = clientOptions(emu);
   const c = {
     endpoints: new EndpointServiceClient(opts),
     models: new ModelServiceClient(opts),
@@ -53,18 +47,6 @@ function connect(emu: Emulator): Clients {
 }
 
 /** Asserts a call (or an operation's promise) fails with a gRPC status code and a message. */
-async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<string> {
-  const err = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as { code?: number; details?: string; message?: string } | undefined;
-  expect(err, 'expected the call to fail').toBeDefined();
-  expect(err!.code, err!.message).toBe(code);
-  const text = err!.details ?? err!.message ?? '';
-  if (message) expect(text).toMatch(message);
-  return text;
-}
-
 function artifact(outputs: string[], seed = 1): RouterArtifact {
   const examples = [];
   for (let i = 0; i < 30; i++) for (const o of outputs) examples.push({ input: `${o} task number ${i}`, output: o });

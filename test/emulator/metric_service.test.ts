@@ -5,7 +5,6 @@
 // and projects.
 import net from 'node:net';
 import { MetricServiceClient } from '@google-cloud/monitoring/build/src/v3/metric_service_client.js';
-import { grpc } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { type PredictionRecord, recordPrediction, recordReplicas } from '../../src/emulator/predictions.js';
@@ -17,6 +16,7 @@ import {
   MAX_RELATIVE_ERROR,
   SCALE_MS,
 } from '../../src/emulator/services/metric_distribution.js';
+import { clientOptions, expectStatus } from './grpc.js';
 
 // No GCE metadata server here: skip google-auth's probe for it (insecure sslCreds skip auth anyway).
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -89,16 +89,6 @@ const rec = (over: Partial<Rec>): Rec => ({
   ...over,
 });
 
-async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
-  const err = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as { code?: number; details?: string; message?: string } | undefined;
-  expect(err, 'expected the call to fail').toBeDefined();
-  expect(err!.code, err!.message).toBe(code);
-  if (message) expect(err!.details ?? err!.message).toMatch(message);
-}
-
 describe('MetricService.ListTimeSeries (emulated, official client)', () => {
   let emu: Emulator;
   let client: MetricServiceClient;
@@ -134,13 +124,7 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ dataDir: ':memory:' });
-    client = new MetricServiceClient({
-      apiEndpoint: '127.0.0.1',
-      port: emu.grpcPort,
-      sslCreds: grpc.credentials.createInsecure(),
-      projectId: PROJECT,
-      universeDomain: 'googleapis.com',
-    } as any);
+    client = new MetricServiceClient(clientOptions(emu, PROJECT) as any);
     const rand = prng(20250101);
     const records: Rec[] = [];
     for (let i = 0; i < 20_000; i++) {

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
-import { grpc } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { clientOptions, expectStatus } from './grpc.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -22,24 +22,10 @@ const model = (over: ModelInput = {}): ModelInput => ({
 });
 
 function connect(emu: Emulator): ModelServiceClient {
-  return new ModelServiceClient({
-    apiEndpoint: '127.0.0.1',
-    port: emu.grpcPort,
-    sslCreds: grpc.credentials.createInsecure(),
-  });
+  return new ModelServiceClient(clientOptions(emu));
 }
 
 /** Asserts a call fails with a gRPC status code and a message matching `message`. */
-async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
-  const err = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as { code?: number; details?: string; message?: string } | undefined;
-  expect(err, 'expected the call to fail').toBeDefined();
-  expect(err!.code, err!.message).toBe(code);
-  if (message) expect(err!.details ?? err!.message).toMatch(message);
-}
-
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;

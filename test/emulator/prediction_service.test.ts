@@ -8,7 +8,6 @@ import { performance } from 'node:perf_hooks';
 import { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
 import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
 import { PredictionServiceClient } from '@google-cloud/aiplatform/build/src/v1/prediction_service_client.js';
-import { grpc } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { iteratePredictions } from '../../src/emulator/predictions.js';
@@ -16,6 +15,7 @@ import { loadPredictor, type RouterArtifact, train } from '../../src/emulator/ru
 import { fromValue, MAX_REQUEST_BYTES } from '../../src/emulator/services/prediction_service.js';
 import { toValue } from '../../src/emulator/struct.js';
 import { pickDeployedModel, routeDraw, routingSeed } from '../../src/emulator/traffic.js';
+import { clientOptions, expectStatus } from './grpc.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -39,29 +39,13 @@ interface Clients {
 }
 
 function connect(emu: Emulator): Clients {
-  const opts = {
-    apiEndpoint: '127.0.0.1',
-    port: emu.grpcPort,
-    sslCreds: grpc.credentials.createInsecure(),
-    projectId: 'p',
-    universeDomain: 'googleapis.com',
-  };
+  const opts = clientOptions(emu);
   const c = {
     endpoints: new EndpointServiceClient(opts),
     models: new ModelServiceClient(opts),
     predictions: new PredictionServiceClient(opts),
   };
   return { ...c, close: async () => void (await Promise.all(Object.values(c).map((x) => x.close()))) };
-}
-
-async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
-  const err = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as { code?: number; details?: string; message?: string } | undefined;
-  expect(err, 'expected the call to fail').toBeDefined();
-  expect(err!.code, err!.message).toBe(code);
-  if (message) expect(err!.details ?? err!.message).toMatch(message);
 }
 
 function artifact(outputs: string[], seed = 1): RouterArtifact {

@@ -1,0 +1,29 @@
+// Shared by the emulator's contract tests: official-client options for an emulator, and a
+// status-code assertion for calls that must fail.
+import { grpc } from 'google-gax';
+import { expect } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+
+/** Options for any official Google client pointed at the emulator (no auth, no metadata probe). */
+export function clientOptions(emu: Emulator, projectId = 'p') {
+  return {
+    apiEndpoint: '127.0.0.1',
+    port: emu.grpcPort,
+    sslCreds: grpc.credentials.createInsecure(),
+    projectId,
+    universeDomain: 'googleapis.com',
+  };
+}
+
+/** Awaits a call that must fail with gRPC `code`; returns the error text. */
+export async function expectStatus(call: Promise<unknown>, code: number, message?: RegExp): Promise<string> {
+  const err = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { code?: number; details?: string; message?: string } | undefined;
+  expect(err, 'expected the call to fail').toBeDefined();
+  expect(err!.code, err!.message).toBe(code);
+  const text = err!.details ?? err!.message ?? '';
+  if (message) expect(text).toMatch(message);
+  return text;
+}
