@@ -32,7 +32,7 @@ function serveOptions(cmd: Command): Command {
       new Option('--staging-bucket <gs-uri>', 'bucket for datasets and artifacts').env('VERTEX_MCP_STAGING_BUCKET'),
     )
     .addOption(
-      new Option('--emulator-endpoint <host:port>', 'use a running `vertex-mcp emulator`').env(
+      new Option('--emulator-endpoint <host:port>', 'use a running `vertex-mcp emulator` (host:grpcPort,gcsPort)').env(
         'VERTEX_MCP_EMULATOR_ENDPOINT',
       ),
     )
@@ -88,8 +88,9 @@ function backendFor(config: Config, log: Logger): { backend: BackendConfig; stop
   let started: Promise<Emulator> | undefined;
   const endpoint = async () => {
     if (config.emulatorEndpoint) {
-      const [host, port] = config.emulatorEndpoint.split(':');
-      return { host: host!, grpcPort: Number(port) };
+      const [host, ports] = config.emulatorEndpoint.split(':');
+      const [grpcPort, httpPort] = ports!.split(',').map(Number);
+      return { host: host!, grpcPort: grpcPort!, ...(httpPort ? { httpPort } : {}) };
     }
     started ??= startEmbedded(config, log);
     return started;
@@ -152,7 +153,14 @@ async function emulator(opts: Record<string, unknown>): Promise<void> {
   const log = createLogger(config.logLevel);
   const emu = await startEmbedded(config, log, Number(opts.port ?? 0));
   // Machine-readable: the one line scripts read to find the ports.
-  process.stdout.write(`${JSON.stringify({ grpc: `${emu.host}:${emu.grpcPort}`, data_dir: config.dataDir })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      grpc: `${emu.host}:${emu.grpcPort}`,
+      gcs: `http://${emu.host}:${emu.httpPort}`,
+      endpoint: `${emu.host}:${emu.grpcPort},${emu.httpPort}`,
+      data_dir: config.dataDir,
+    })}\n`,
+  );
   const shutdown = () => void emu.close().then(() => process.exit(0));
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -40,7 +40,7 @@ export const RawConfig = z.object({
   dataDir: z.string().min(1).default(path.join(os.homedir(), '.vertex-mcp')),
   emulatorEndpoint: z
     .string()
-    .regex(/^[\w.-]+:\d+$/, 'host:port')
+    .regex(/^[\w.-]+:\d+(,\d+)?$/, 'host:grpcPort or host:grpcPort,gcsPort (as `vertex-mcp emulator` prints)')
     .optional(),
   faults: z
     .string()

@@ -1,5 +1,5 @@
 // The built CLI spawned over stdio, as Claude Desktop or the Inspector would start it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,31 @@ describe('stdio', () => {
     expect(r.content[0].text).toContain('gcloud auth application-default login');
     expect(r.content[0].text).toContain('GOOGLE_APPLICATION_CREDENTIALS');
     await client.close();
+  });
+
+  it('shares one standalone emulator between servers (vertex-mcp emulator + --emulator-endpoint)', async () => {
+    const emu = spawn(process.execPath, [CLI, 'emulator', '--data-dir', ':memory:', '--log-level', 'silent']);
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        emu.stdout.once('data', (d: Buffer) => resolve(d.toString()));
+        emu.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+      });
+      const { endpoint, gcs } = JSON.parse(line) as { endpoint: string; gcs: string };
+      expect(gcs).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const a = await spawnClient(['--emulator-endpoint', endpoint, '--log-level', 'silent']);
+      const up = (await a.callTool({
+        name: 'upload_model',
+        arguments: { name: 'shared', version: '1.0.0', serving_container_uri: CONTAINER },
+      })) as any;
+      expect(up.isError).toBeFalsy();
+      await a.close();
+      const b = await spawnClient(['--emulator-endpoint', endpoint, '--log-level', 'silent']);
+      const got = (await b.callTool({ name: 'get_model', arguments: { name: 'shared' } })) as any;
+      expect(got.structuredContent).toMatchObject({ name: 'shared', version: '1.0.0' });
+      await b.close();
+    } finally {
+      emu.kill('SIGTERM');
+    }
   });
 
   it('rejects a bad flag with one line and exit code 2', () => {
