@@ -10,7 +10,11 @@ import { createLibrary } from '../src/lib/index.js';
 import { createServer } from '../src/server.js';
 import { percentile } from './util.js';
 
-const TASKS = ['write a python function that parses dates', 'query the sales table for last month', 'draft a blog post about llamas'];
+const TASKS = [
+  'write a python function that parses dates',
+  'query the sales table for last month',
+  'draft a blog post about llamas',
+];
 
 function lines(n: number): string {
   const agents = ['coder', 'sql_agent', 'writer'];
@@ -31,11 +35,24 @@ export async function benchPredict(n = 1000) {
   try {
     await lib.files.writeText('gs://vertex-mcp-emulator/bench/train.jsonl', lines(600));
     const job = await lib.tuning.submitTuningJob(
-      { tuning_type: 'supervised', base_model: 'local/text-router', dataset: { train_uri: 'gs://vertex-mcp-emulator/bench/train.jsonl' }, hyperparameters: { epochs: 3 }, output: { name: 'bench-router', version: '1.0.0' } },
+      {
+        tuning_type: 'supervised',
+        base_model: 'local/text-router',
+        dataset: { train_uri: 'gs://vertex-mcp-emulator/bench/train.jsonl' },
+        hyperparameters: { epochs: 3 },
+        output: { name: 'bench-router', version: '1.0.0' },
+      },
       { wait: true },
     );
     if (job.state !== 'SUCCEEDED') throw new Error(`tuning ${job.state}: ${job.error}`);
-    await lib.endpoints.createEndpoint({ display_name: 'bench-ep', machine_type: 'n1-standard-2', accelerator_count: 0, min_replicas: 1, max_replicas: 1, target_utilization: 60 });
+    await lib.endpoints.createEndpoint({
+      display_name: 'bench-ep',
+      machine_type: 'n1-standard-2',
+      accelerator_count: 0,
+      min_replicas: 1,
+      max_replicas: 1,
+      target_utilization: 60,
+    });
     await lib.endpoints.deployModel({ endpoint: 'bench-ep', name: 'bench-router', version: '1.0.0' });
 
     // In-process inference: the floor without gRPC.

@@ -167,14 +167,25 @@ async function main(): Promise<void> {
       ['path', 'figure'],
       [
         ['model inference in process (the floor without gRPC)', `${pr.in_process_predictions_per_s} predictions/s`],
-        ['library -> PredictionServiceClient -> emulator, one at a time', `${pr.library_predictions_per_s} predictions/s (${(pr.library_vs_in_process * 100).toFixed(1)}% of in-process)`],
-        ['MCP tools/call predict (in-memory transport) p50 / p99', `${ms(pr.mcp.predict!.p50_ms)} / ${ms(pr.mcp.predict!.p99_ms)}`],
+        [
+          'library -> PredictionServiceClient -> emulator, one at a time',
+          `${pr.library_predictions_per_s} predictions/s (${(pr.library_vs_in_process * 100).toFixed(1)}% of in-process)`,
+        ],
+        [
+          'MCP tools/call predict (in-memory transport) p50 / p99',
+          `${ms(pr.mcp.predict!.p50_ms)} / ${ms(pr.mcp.predict!.p99_ms)}`,
+        ],
         ['baseline: ping p50 / p99', `${ms(pr.mcp.ping!.p50_ms)} / ${ms(pr.mcp.ping!.p99_ms)}`],
-        ['diagnostic: tools/call of an unknown tool p50 / p99', `${ms(pr.mcp.unknown_tool!.p50_ms)} / ${ms(pr.mcp.unknown_tool!.p99_ms)}`],
+        [
+          'diagnostic: tools/call of an unknown tool p50 / p99',
+          `${ms(pr.mcp.unknown_tool!.p50_ms)} / ${ms(pr.mcp.unknown_tool!.p99_ms)}`,
+        ],
       ],
     ),
   );
-  out(`ratio of p50s, predict / ping: ${ratio(pr.ratio_p50_vs_ping)} (target <= 2x: ${verdict(pr.ratio_p50_vs_ping <= 2)}); predict / unknown-tool call: ${ratio(pr.ratio_p50_vs_unknown_tool)}`);
+  out(
+    `ratio of p50s, predict / ping: ${ratio(pr.ratio_p50_vs_ping)} (target <= 2x: ${verdict(pr.ratio_p50_vs_ping <= 2)}); predict / unknown-tool call: ${ratio(pr.ratio_p50_vs_unknown_tool)}`,
+  );
   (results as Record<string, unknown>).predict = pr;
 
   // The heavy ones (a 1 GB archive, 1M prediction records) run with --all or BENCH_ALL=1.
@@ -188,7 +199,16 @@ async function main(): Promise<void> {
     heavy.percentiles = pc;
     out(
       table(
-        ['records', 'ListTimeSeries p95', 'SELECT + sort', 'sort only', 'ratio vs SELECT + sort', 'p95 error', 'RSS growth (query)', 'RSS growth (sort)'],
+        [
+          'records',
+          'ListTimeSeries p95',
+          'SELECT + sort',
+          'sort only',
+          'ratio vs SELECT + sort',
+          'p95 error',
+          'RSS growth (query)',
+          'RSS growth (sort)',
+        ],
         pc.per_size.map((r) => [
           r.records!,
           ms(r.list_time_series_median_ms!),
