@@ -3,23 +3,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
-import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
-import { PredictionServiceClient } from '@google-cloud/aiplatform/build/src/v1/prediction_service_client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Autoscaler, METRIC } from '../../src/emulator/autoscaler.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { ensurePredictionTables, replicaEvents } from '../../src/emulator/predictions.js';
-import { type RouterArtifact, train } from '../../src/emulator/runtime/index.js';
+import type { RouterArtifact } from '../../src/emulator/runtime/index.js';
 import { Store } from '../../src/emulator/store.js';
 import { toValue } from '../../src/emulator/struct.js';
 import { pickDeployedModel, routeDraw, routingSeed } from '../../src/emulator/traffic.js';
-import { clientOptions, expectStatus } from './grpc.js';
+import { expectStatus } from './grpc.js';
+import { artifact, type Clients, connect, parent, uploadLocal } from './serving.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const parent = 'projects/p/locations/us-central1';
 const modelName = (id: string) => `${parent}/models/${id}`;
 const endpointName = (id: string) => `${parent}/endpoints/${id}`;
 
@@ -28,57 +25,6 @@ const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
 const ABORTED = 10;
-
-interface Clients {
-  endpoints: EndpointServiceClient;
-  models: ModelServiceClient;
-  predictions: PredictionServiceClient;
-  close(): Promise<void>;
-}
-
-function connect(emu: Emulator): Clients {
-  const opts = clientOptions(emu);
-  const c = {
-    endpoints: new EndpointServiceClient(opts),
-    models: new ModelServiceClient(opts),
-    predictions: new PredictionServiceClient(opts),
-  };
-  return { ...c, close: async () => void (await Promise.all(Object.values(c).map((x) => x.close()))) };
-}
-
-/** Asserts a call (or an operation's promise) fails with a gRPC status code and a message. */
-function artifact(outputs: string[], seed = 1): RouterArtifact {
-  const examples = [];
-  for (let i = 0; i < 30; i++) for (const o of outputs) examples.push({ input: `${o} task number ${i}`, output: o });
-  return train(
-    { train: examples },
-    { baseModel: 'local/text-router', method: 'supervised', epochs: 2, learningRate: 0.02, batchSize: 16, seed },
-  ).artifact;
-}
-
-/** Uploads a local/text-router model (artifact written to the emulator's GCS); returns its name. */
-async function uploadLocal(
-  emu: Emulator,
-  c: Clients,
-  id: string,
-  art: RouterArtifact | string,
-  over: { parentModel?: string; versionAliases?: string[]; imageUri?: string } = {},
-): Promise<string> {
-  const dir = `gs://vertex-mcp-emulator/models/${id}-${Math.random().toString(36).slice(2)}`;
-  await emu.gcs.write(`${dir}/model.json`, typeof art === 'string' ? art : JSON.stringify(art));
-  const [op] = await c.models.uploadModel({
-    parent,
-    ...(over.parentModel ? { parentModel: over.parentModel } : { modelId: id }),
-    model: {
-      displayName: `${id} model`,
-      artifactUri: dir,
-      containerSpec: { imageUri: over.imageUri ?? 'local/text-router' },
-      versionAliases: over.versionAliases ?? [],
-    },
-  });
-  const [res] = await op.promise();
-  return `${res.model}@${res.modelVersionId}`;
-}
 
 const dedicated = (min = 1, max = min, extra: Record<string, unknown> = {}) => ({
   machineSpec: { machineType: 'n1-standard-4' },

@@ -25,7 +25,6 @@ function connect(emu: Emulator): ModelServiceClient {
   return new ModelServiceClient(clientOptions(emu));
 }
 
-/** Asserts a call fails with a gRPC status code and a message matching `message`. */
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;

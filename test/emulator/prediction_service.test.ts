@@ -5,22 +5,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
-import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
-import { PredictionServiceClient } from '@google-cloud/aiplatform/build/src/v1/prediction_service_client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { iteratePredictions } from '../../src/emulator/predictions.js';
-import { loadPredictor, type RouterArtifact, train } from '../../src/emulator/runtime/index.js';
+import { loadPredictor, type RouterArtifact } from '../../src/emulator/runtime/index.js';
 import { fromValue, MAX_REQUEST_BYTES } from '../../src/emulator/services/prediction_service.js';
 import { toValue } from '../../src/emulator/struct.js';
 import { pickDeployedModel, routeDraw, routingSeed } from '../../src/emulator/traffic.js';
-import { clientOptions, expectStatus } from './grpc.js';
+import { expectStatus } from './grpc.js';
+import { artifact, type Clients, connect, parent, uploadLocal } from './serving.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const parent = 'projects/p/locations/us-central1';
 const endpointName = (id: string) => `${parent}/endpoints/${id}`;
 
 const INVALID_ARGUMENT = 3;
@@ -30,44 +27,6 @@ const INTERNAL = 13;
 
 /** Chi-square critical value for 1 degree of freedom at alpha = 0.01. */
 const CHI2_1DOF_ALPHA_001 = 6.635;
-
-interface Clients {
-  endpoints: EndpointServiceClient;
-  models: ModelServiceClient;
-  predictions: PredictionServiceClient;
-  close(): Promise<void>;
-}
-
-function connect(emu: Emulator): Clients {
-  const opts = clientOptions(emu);
-  const c = {
-    endpoints: new EndpointServiceClient(opts),
-    models: new ModelServiceClient(opts),
-    predictions: new PredictionServiceClient(opts),
-  };
-  return { ...c, close: async () => void (await Promise.all(Object.values(c).map((x) => x.close()))) };
-}
-
-function artifact(outputs: string[], seed = 1): RouterArtifact {
-  const examples = [];
-  for (let i = 0; i < 30; i++) for (const o of outputs) examples.push({ input: `${o} task number ${i}`, output: o });
-  return train(
-    { train: examples },
-    { baseModel: 'local/text-router', method: 'supervised', epochs: 2, learningRate: 0.02, batchSize: 16, seed },
-  ).artifact;
-}
-
-async function uploadLocal(emu: Emulator, c: Clients, id: string, art: RouterArtifact): Promise<string> {
-  const dir = `gs://vertex-mcp-emulator/models/${id}`;
-  await emu.gcs.write(`${dir}/model.json`, JSON.stringify(art));
-  const [op] = await c.models.uploadModel({
-    parent,
-    modelId: id,
-    model: { displayName: `${id} model`, artifactUri: dir, containerSpec: { imageUri: 'local/text-router' } },
-  });
-  const [res] = await op.promise();
-  return `${res.model}@${res.modelVersionId}`;
-}
 
 async function createEndpoint(c: Clients, id: string): Promise<string> {
   const [op] = await c.endpoints.createEndpoint({ parent, endpointId: id, endpoint: { displayName: id } });
@@ -370,7 +329,8 @@ describe('PredictionService after a restart (temp data dir)', () => {
       expect(fromValue(res.predictions![0])).toMatchObject({
         output: loadPredictor(artB).predict('math_agent task number 4').output,
       });
-      await emu.gcs.delete('gs://vertex-mcp-emulator/models/fragile/model.json');
+      const [uploaded] = await c.models.getModel({ name: model });
+      await emu.gcs.delete(`${uploaded.artifactUri}/model.json`);
       await expectStatus(
         c.predictions.predict({ endpoint: fragile, instances: [toValue('x')] }),
         INTERNAL,
