@@ -145,7 +145,7 @@ export const compareModelVersions = defineTool({
   name: 'compare_model_versions',
   title: 'Compare two model versions',
   description:
-    'Per-metric deltas between version_a and version_b, which is better on each, and a recommendation with the numbers.',
+    'Per-metric deltas between version_a and version_b (recorded metrics, plus live latency and error rate when both serve on one endpoint), which is better on each, and a recommendation with the numbers.',
   toolset: 'registry',
   kind: 'read',
   input: { name, version_a: version.describe('Baseline version'), version_b: version.describe('Candidate version') },
@@ -166,10 +166,24 @@ export const compareModelVersions = defineTool({
     ),
     winner: z.enum(['a', 'b', 'tie', 'mixed', 'unknown']),
     recommendation: z.string(),
+    live_from: z
+      .object({ endpoint: z.string(), window_seconds: z.number() })
+      .nullable()
+      .describe('Where live_* metrics come from; null when the versions do not serve side by side'),
   },
   async handler(args, { lib }) {
-    const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b);
-    return { structured: r, text: `${r.recommendation}.` };
+    // Where both versions serve on one endpoint, its last hour of traffic joins the comparison.
+    let live: { endpoint: string; window_seconds: number } | null = null;
+    const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b, async (versions) => {
+      const m = await lib.monitoring.liveVersionMetrics(args.name, versions);
+      if (m) live = { endpoint: m.endpoint, window_seconds: m.window_seconds };
+      return m?.metrics ?? null;
+    });
+    const from = live as { endpoint: string; window_seconds: number } | null;
+    return {
+      structured: { ...r, live_from: from },
+      text: `${r.recommendation}${from ? ` (live numbers: endpoint ${from.endpoint}, last ${from.window_seconds} s)` : ''}.`,
+    };
   },
 });
 

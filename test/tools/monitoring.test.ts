@@ -76,6 +76,19 @@ describe('stats and metrics', () => {
     expect(perf.metrics.reasons.duty_cycle).toContain('accelerator');
   });
 
+  it('adds live latency and error rate to a comparison of versions serving side by side', async () => {
+    const c = await s.ok('compare_model_versions', { name: 'router', version_a: '1.0.0', version_b: '1.1.0' });
+    expect(c.live_from).toEqual({ endpoint: endpointId, window_seconds: 3600 });
+    const names = c.metrics.map((m: any) => m.metric);
+    expect(names).toEqual(
+      expect.arrayContaining(['live_latency_p95_ms', 'live_error_rate', 'live_requests', 'validation_accuracy']),
+    );
+    const req = c.metrics.find((m: any) => m.metric === 'live_requests');
+    expect(req.a + req.b).toBe(200);
+    expect(req.direction).toBeNull();
+    expect(c.metrics.find((m: any) => m.metric === 'live_latency_p95_ms').direction).toBe('lower_is_better');
+  });
+
   it('prices the emulator at zero and shows the Vertex equivalent', async () => {
     const c = (await s.ok('get_metrics', { endpoint: 'mon-ep', kind: 'cost', window_seconds: 3600 })).metrics;
     expect(c.backend).toBe('emulator');

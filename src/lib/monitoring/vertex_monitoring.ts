@@ -322,6 +322,37 @@ export class VertexAIMonitoring {
     };
   }
 
+  /**
+   * Live numbers for versions of one model served side by side on an endpoint (the last hour):
+   * p50/p95 latency and error rate per version, where each served traffic. null when no endpoint
+   * serves all of them.
+   */
+  async liveVersionMetrics(name: string, versions: string[], windowSeconds = 3600) {
+    const endpoint = (await this.endpoints.listEndpoints()).find((e) =>
+      versions.every((v) => e.deployed.some((d) => d.name === name && d.version === v)),
+    );
+    if (!endpoint) return null;
+    const perf = await this.perf.collect(
+      endpoint.endpoint,
+      endpoint.deployed.map((d) => d.deployed_model_id),
+      windowSeconds,
+    );
+    const metrics: Record<string, Record<string, number>> = {};
+    for (const v of versions) {
+      const id = endpoint.deployed.find((d) => d.name === name && d.version === v)!.deployed_model_id;
+      const row = perf.versions.find((x) => x.deployed_model_id === id);
+      const m: Record<string, number> = {};
+      if (row?.requests) {
+        if (row.p50_ms !== null) m.live_latency_p50_ms = row.p50_ms;
+        if (row.p95_ms !== null) m.live_latency_p95_ms = row.p95_ms;
+        if (row.error_rate !== null) m.live_error_rate = row.error_rate;
+        m.live_requests = row.requests;
+      }
+      metrics[v] = m;
+    }
+    return { endpoint: endpoint.endpoint, window_seconds: windowSeconds, metrics };
+  }
+
   // ---- alert rules ----
 
   setAlertRule(input: AlertRuleInput & { endpoint?: string | null }): AlertRule {

@@ -212,11 +212,21 @@ export class ModelRegistry {
     return this.getModel(name, version);
   }
 
-  async compareVersions(name: string, versionA: string, versionB: string) {
-    const [a, b] = await Promise.all([this.getModel(name, versionA), this.getModel(name, versionB)]);
+  /** `live` adds measured serving numbers per version (e.g. from the versions' shared endpoint). */
+  async compareVersions(
+    name: string,
+    versionA: string,
+    versionB: string,
+    live?: (versions: string[]) => Promise<Record<string, Record<string, number>> | null>,
+  ) {
+    const [a, b, measured] = await Promise.all([
+      this.getModel(name, versionA),
+      this.getModel(name, versionB),
+      live ? live([versionA, versionB]) : Promise.resolve(null),
+    ]);
     const rows: MetricComparison[] = compareMetrics(
-      { ...a.performance_metrics, ...a.cost_metrics },
-      { ...b.performance_metrics, ...b.cost_metrics },
+      { ...a.performance_metrics, ...a.cost_metrics, ...measured?.[versionA] },
+      { ...b.performance_metrics, ...b.cost_metrics, ...measured?.[versionB] },
     );
     return { name, a: versionA, b: versionB, metrics: rows, ...verdict(versionA, versionB, rows) };
   }
