@@ -50,7 +50,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   registerTuningResources(server, lib);
   const stopEndpointResources = registerEndpointResources(server, lib);
   // Alert transitions from the background evaluator reach the client as MCP log messages.
-  const onAlert = (e: import('./lib/index.js').monitoringParts.AlertEvent) =>
+  const onAlert = (e: import('./lib/index.js').AlertEvent) =>
     void server.server
       .sendLoggingMessage({
         level: e.transition === 'fired' ? (e.rule.severity === 'critical' ? 'critical' : 'warning') : 'info',

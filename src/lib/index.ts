@@ -11,13 +11,15 @@ import { FineTuningPipeline } from './tuning/pipeline.js';
 
 export { VertexClients } from './clients.js';
 export * from './config.js';
-export * as datasets from './datasets/index.js';
+// The converters and monitoring building blocks are separate entry points (vertex-mcp/datasets,
+// vertex-mcp/monitoring), so importing the library does not load them.
+export type * from './datasets/types.js';
 export { MAX_REQUEST_BYTES, ModelEndpoints, type PredictResult } from './endpoints/endpoints.js';
 export { rescale, type Split, splitForDeploy, splitForUndeploy } from './endpoints/split.js';
 export * from './endpoints/types.js';
 export * from './errors.js';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
-export * as monitoringParts from './monitoring/index.js';
+export type { AlertEvent, AlertRule } from './monitoring/index.js';
 export {
   ALERT_METRICS,
   type AlertMetric,

@@ -19,7 +19,7 @@ const rule = z.object({
   last_value: z.number().nullable(),
 });
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const toRule = (r: import('../lib/index.js').monitoringParts.AlertRule) => ({
+const toRule = (r: import('../lib/index.js').AlertRule) => ({
   name: r.name,
   metric: r.metric,
   comparison: r.comparison,

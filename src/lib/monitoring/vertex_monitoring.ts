@@ -9,9 +9,10 @@ import { invalid, notFound, VertexMcpError } from '../errors.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import type { Files } from '../storage.js';
 import { AlertEvaluator } from './alerts.js';
-import { type CostResult, calculateCost } from './cost.js';
-import { type DriftOutcome, drift } from './drift.js';
-import { type DashboardDatasource, exportGrafanaDashboard } from './grafana.js';
+// Cost, drift and Grafana code load on first use (start-up does not need them).
+import type { CostResult } from './cost.js';
+import type { DriftOutcome } from './drift.js';
+import type { DashboardDatasource } from './grafana.js';
 import { type AlertRule, type AlertRuleInput, type FeedbackInput, Ledger } from './ledger.js';
 import { PerformanceQueries, type PerformanceReport } from './performance.js';
 import { loadPriceTable, type PriceTable } from './prices.js';
@@ -209,6 +210,7 @@ export class VertexAIMonitoring {
     const served = this.served.recent(e.endpoint, startMs);
     const tokens = (rows: (string | null)[]) =>
       rows.reduce((n, s) => n + (s ? s.split(/\s+/).filter(Boolean).length : 0), 0);
+    const { calculateCost } = await import('./cost.js');
     const cost = calculateCost({
       prices: this.prices,
       period: { startMs, endMs },
@@ -295,6 +297,7 @@ export class VertexAIMonitoring {
         ? { accuracy: fb.reasons.accuracy ?? 'no feedback marked correct or incorrect in the window' }
         : {}),
     };
+    const { drift } = await import('./drift.js');
     const versions = [];
     for (const d of e.deployed) {
       const rows = served.filter((s) => s.deployed_model_id === d.deployed_model_id);
@@ -415,6 +418,7 @@ export class VertexAIMonitoring {
     title?: string;
   }) {
     const endpointId = opts.endpoint ? (await this.endpoints.getEndpoint(opts.endpoint)).endpoint : undefined;
+    const { exportGrafanaDashboard } = await import('./grafana.js');
     const dashboard = exportGrafanaDashboard({
       datasource: opts.datasource,
       ...(endpointId ? { endpoint_id: endpointId } : {}),

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
-import { prepareHaloRoutingDataset, prepareSeDarwinDataset } from '../datasets/index.js';
 import type { DatasetReport, HaloRoutingOptions, ProgressFn, SeDarwinOptions } from '../datasets/types.js';
 import { callVertex, invalid, precondition, VertexMcpError } from '../errors.js';
 import type { ModelRegistry } from '../registry/registry.js';
@@ -59,16 +58,22 @@ export class FineTuningPipeline {
   ) {}
 
   /** SE-Darwin evolution archive -> tuning JSONL (streaming; see datasets/). */
-  prepareSeDarwinDataset(opts: SeDarwinOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<DatasetReport> {
+  async prepareSeDarwinDataset(
+    opts: SeDarwinOptions,
+    onProgress?: ProgressFn,
+    signal?: AbortSignal,
+  ): Promise<DatasetReport> {
+    const { prepareSeDarwinDataset } = await import('../datasets/index.js'); // loaded on first use
     return prepareSeDarwinDataset(this.files, opts, onProgress, signal);
   }
 
   /** HALO routing decisions -> tuning JSONL (+ preference pairs for rlhf). */
-  prepareHaloRoutingDataset(
+  async prepareHaloRoutingDataset(
     opts: HaloRoutingOptions,
     onProgress?: ProgressFn,
     signal?: AbortSignal,
   ): Promise<DatasetReport> {
+    const { prepareHaloRoutingDataset } = await import('../datasets/index.js'); // loaded on first use
     return prepareHaloRoutingDataset(this.files, opts, onProgress, signal);
   }
 
@@ -158,9 +163,12 @@ export class FineTuningPipeline {
     let job: ITuningJob;
     if (cfg.tuning_type === 'distillation') {
       const client = await this.clients.tuningBeta();
-      const root = vertex
-        ? `${this.clients.backend.kind === 'vertex' ? this.clients.backend.stagingBucket : ''}/vertex-mcp/distillation`
-        : 'gs://vertex-mcp-emulator/pipelines';
+      // Vertex runs distillation as a pipeline that needs a root directory in the staging bucket.
+      const bucket =
+        this.clients.backend.kind === 'vertex' ? this.clients.backend.stagingBucket : 'gs://vertex-mcp-emulator';
+      if (!bucket)
+        throw invalid('distillation on Vertex AI needs --staging-bucket', "It holds the distillation pipeline's files");
+      const root = `${bucket.replace(/\/$/, '')}/vertex-mcp/distillation`;
       [job] = await callVertex(
         'create tuning job',
         () =>
