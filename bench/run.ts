@@ -11,6 +11,7 @@ import { benchPercentiles } from './percentiles.js';
 import { benchPredict } from './predict.js';
 import { registryRead } from './registry-read.js';
 import { toolListSize } from './toolsize.js';
+import { benchTraining } from './training.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
 
 const verdict = (ok: boolean) => (ok ? 'within budget' : 'OVER BUDGET');
@@ -188,13 +189,19 @@ async function main(): Promise<void> {
   );
   (results as Record<string, unknown>).predict = pr;
 
+  const tr = benchTraining();
+  out(
+    `\n## 5. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
+  );
+  (results as Record<string, unknown>).training = tr;
+
   // The heavy ones (a 1 GB archive, 1M prediction records) run with --all or BENCH_ALL=1.
   const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
   const heavy: Record<string, unknown> = {};
   if (all) {
-    out('\n## 5. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    out('\n## 6. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
-    out('\n## 6. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
+    out('\n## 7. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
     const pc = (await benchPercentiles()) as { per_size: Record<string, number>[]; ratio: number };
     heavy.percentiles = pc;
     out(
