@@ -5,6 +5,7 @@ import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { Gcs } from './gcs.js';
 import { closeServer, createGcsServer, listen } from './gcs_http.js';
 import { type Faults, GrpcHost, type Log, NO_FAULTS } from './host.js';
+import { lockDataDir } from './lock.js';
 import { Operations } from './operations.js';
 import { loadServices } from './protos.js';
 import { PredictorCache } from './services/endpoint_runtime.js';
@@ -72,6 +73,7 @@ const SERVICES = [
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const log = opts.log ?? (() => {});
+  const unlock = lockDataDir(opts.dataDir);
   const store = new Store(opts.dataDir);
   const operations = new Operations(store);
   const gcs = new Gcs(store, opts.dataDir);
@@ -103,6 +105,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     await host.close();
     gcs.close();
     store.close();
+    unlock();
     throw err;
   }
   serving.autoscaler.start();
@@ -119,6 +122,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       await Promise.all([host.close(), closeServer(http)]);
       gcs.close();
       store.close();
+      unlock();
     },
   };
 }
