@@ -92,7 +92,11 @@ function backendFor(config: Config, log: Logger): { backend: BackendConfig; stop
       const [grpcPort, httpPort] = ports!.split(',').map(Number);
       return { host: host!, grpcPort: grpcPort!, ...(httpPort ? { httpPort } : {}) };
     }
-    started ??= startEmbedded(config, log);
+    // A failed start (e.g. the data directory is locked by another emulator) is retried next call.
+    started ??= startEmbedded(config, log).catch((err) => {
+      started = undefined;
+      throw err;
+    });
     return started;
   };
   const stop = async () => {
