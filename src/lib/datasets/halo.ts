@@ -13,16 +13,11 @@ import { invalid } from '../errors.js';
 import type { Files } from '../storage.js';
 import { checkFormat, checkFraction, checkInt, checkUri, resolveOutput } from './common.js';
 import { listInput } from './reader.js';
-import { PREFERENCES, PrepRun } from './run.js';
+import { PREFERENCES, PrepRun, show } from './run.js';
 import type { DatasetReport, HaloRoutingOptions, ProgressFn } from './types.js';
 
 const SUCCESS = new Set(['success', 'succeeded', 'successful', 'ok', 'pass', 'passed', 'completed', 'true']);
 const FAILURE = new Set(['failure', 'failed', 'fail', 'error', 'errored', 'timeout', 'rejected', 'false']);
-
-const show = (v: unknown) => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-};
 
 /** `success` (boolean, or 0/1) wins over `outcome` ("success"/"failure" and common synonyms). */
 export function decisionOutcome(r: Record<string, unknown>): boolean | { missing: string } | { malformed: string } {
@@ -93,18 +88,8 @@ export async function prepareHaloRoutingDataset(
 
   const record = (text: string, line: number): void => {
     run.records++;
-    let o: unknown;
-    try {
-      o = JSON.parse(text);
-    } catch (err) {
-      run.addBad(line, `not valid JSON: ${(err as Error).message}`, 'malformed');
-      return;
-    }
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-      run.addBad(line, `not a JSON object: ${show(o)}`, 'malformed');
-      return;
-    }
-    const r = o as Record<string, unknown>;
+    const r = run.parseObject(text, line);
+    if (!r) return;
     const t = r.task;
     if (t !== undefined && t !== null && typeof t !== 'string') {
       run.addBad(line, `task must be a string, got ${show(t)}`, 'malformed');

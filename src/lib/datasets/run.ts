@@ -92,6 +92,22 @@ export class PrepRun {
     if (this.bad.length < MAX_BAD_LISTED) this.bad.push({ file: this.currentFile, line, reason });
   }
 
+  /** One record's JSON object, or null after reporting the line as malformed. */
+  parseObject(text: string, line: number): Record<string, unknown> | null {
+    let o: unknown;
+    try {
+      o = JSON.parse(text);
+    } catch (err) {
+      this.addBad(line, `not valid JSON: ${(err as Error).message}`, 'malformed');
+      return null;
+    }
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+      this.addBad(line, `not a JSON object: ${show(o)}`, 'malformed');
+      return null;
+    }
+    return o as Record<string, unknown>;
+  }
+
   /** Adds one example unless its (prompt, completion) was seen; returns true when kept. */
   addExample(prompt: string, completion: string): boolean {
     hash64(prompt);
@@ -256,3 +272,9 @@ export class PrepRun {
     await this.outputs.abort();
   }
 }
+
+/** A value as it appears in a bad-record reason: JSON, cut to 40 characters. */
+export const show = (v: unknown): string => {
+  const t = JSON.stringify(v) ?? String(v);
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+};

@@ -4,7 +4,7 @@ import { invalid } from '../errors.js';
 import type { Files } from '../storage.js';
 import { checkFormat, checkFraction, checkInt, checkUri, LabelCounter, resolveOutput } from './common.js';
 import { listInput } from './reader.js';
-import { PrepRun } from './run.js';
+import { PrepRun, show } from './run.js';
 import type { DatasetReport, ProgressFn, SeDarwinOptions } from './types.js';
 
 const QS = '"quality_score"';
@@ -43,11 +43,6 @@ export function peekQualityScore(line: string, below = Number.POSITIVE_INFINITY)
   if (line.charCodeAt(e) !== 125) return Number.NaN; // '}'
   return score;
 }
-
-const show = (v: unknown) => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-};
 
 /** The prompt of a trajectory: `prompt`, or `task` + "\n\nRequirements:\n" + requirements. */
 export function trajectoryPrompt(r: Record<string, unknown>): string | { missing: string } | { malformed: string } {
@@ -127,18 +122,8 @@ export async function prepareSeDarwinDataset(
         return;
       }
     }
-    let o: unknown;
-    try {
-      o = JSON.parse(text);
-    } catch (err) {
-      run.addBad(line, `not valid JSON: ${(err as Error).message}`, 'malformed');
-      return;
-    }
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-      run.addBad(line, `not a JSON object: ${show(o)}`, 'malformed');
-      return;
-    }
-    const r = o as Record<string, unknown>;
+    const r = run.parseObject(text, line);
+    if (!r) return;
     const q = r.quality_score;
     if (q === undefined || q === null) {
       run.addBad(line, 'quality_score missing', 'missing_fields');
