@@ -191,16 +191,19 @@ export function parseGsUri(uri: string): { bucket: string; name: string } {
   return { bucket: m[1]!, name: m[2] ?? '' };
 }
 
+/** The object fields clients set directly (besides custom `metadata`). */
+const META_FIELDS = [
+  'contentType',
+  'contentEncoding',
+  'contentDisposition',
+  'contentLanguage',
+  'cacheControl',
+] as const;
+
 export function objectMetaFrom(src: Record<string, unknown> | undefined): ObjectMeta {
   const meta: ObjectMeta = {};
   if (!src) return meta;
-  for (const k of [
-    'contentType',
-    'contentEncoding',
-    'contentDisposition',
-    'contentLanguage',
-    'cacheControl',
-  ] as const) {
+  for (const k of META_FIELDS) {
     const v = src[k];
     if (typeof v === 'string' && v) meta[k] = v;
   }
@@ -425,13 +428,7 @@ export class Gcs {
     return this.store.tx(() => {
       const doc = this.getObject(bucket, name);
       checkPreconditions(doc, pre);
-      for (const k of [
-        'contentType',
-        'contentEncoding',
-        'contentDisposition',
-        'contentLanguage',
-        'cacheControl',
-      ] as const) {
+      for (const k of META_FIELDS) {
         if (k in patch) {
           const v = patch[k];
           if (v === null || v === '') delete doc[k];
@@ -489,13 +486,7 @@ export class Gcs {
     const tmp = this.tempPath();
     await fs.promises.copyFile(this.blobPath(from), tmp);
     const keep: ObjectMeta = {};
-    for (const k of [
-      'contentType',
-      'contentEncoding',
-      'contentDisposition',
-      'contentLanguage',
-      'cacheControl',
-    ] as const) {
+    for (const k of META_FIELDS) {
       if (from[k] !== undefined) keep[k] = from[k];
     }
     if (from.metadata) keep.metadata = from.metadata;
