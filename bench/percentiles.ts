@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { rng as prng } from '../scripts/prng.js';
 import { MAX_RELATIVE_ERROR } from '../src/emulator/services/metric_distribution.js';
 
 const HOUR_MS = 3_600_000;
@@ -31,17 +32,6 @@ const RUNS = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Child 1: n records in one transaction. */
 async function write(dataDir: string, n: number): Promise<Record<string, unknown>> {

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { MetricServiceClient } from '@google-cloud/monitoring/build/src/v3/metric_service_client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng as prng } from '../../scripts/prng.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { type PredictionRecord, recordPrediction, recordReplicas } from '../../src/emulator/predictions.js';
 import {
@@ -43,18 +44,6 @@ const E_OTHER_PROJECT = 'projects/q/locations/us-central1/endpoints/300';
 /** The query interval: (T0, T1], ten minutes on minute boundaries. */
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const T1 = T0 + 600_000;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function lognormal(rand: () => number, median: number, sigma: number): number {
   const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

@@ -1,19 +1,8 @@
 // PSI and Jensen-Shannon divergence: known values by hand, and drift flagged for a shifted
 // distribution but not for a resample of the training one (seeded PRNG).
 import { describe, expect, it } from 'vitest';
+import { rng } from '../../scripts/prng.js';
 import { type DriftResult, drift, jsDivergence, OTHER, psi } from '../../src/lib/monitoring/drift.js';
-
-/** mulberry32: a small seeded PRNG, so the samples are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(seed: number, n: number, mean = 0, sd = 1): number[] {
   const r = rng(seed);

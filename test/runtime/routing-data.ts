@@ -2,6 +2,8 @@
 // 'coder', 'sql_agent', 'math_agent' and 'writer', from templates filled by a seeded PRNG.
 // Held-out tasks use sentence frames never seen in training, and half of them also topics never
 // seen in training (sharing only domain words such as "python", "table", "integral").
+
+import { rng } from '../../scripts/prng.js';
 import type { Example } from '../../src/emulator/runtime/index.js';
 
 export const AGENTS = ['coder', 'sql_agent', 'math_agent', 'writer'] as const;
@@ -140,16 +142,8 @@ const HELD_OUT_FRAMES = [
 const PREFIXES = ['', '', '', 'hey, ', 'hi team - ', 'Hello! '];
 const SUFFIXES = ['', '', '', ' thanks', ' asap', ' :)'];
 
-/** mulberry32: the test's own PRNG, independent of the runtime's. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' own PRNG, independent of the runtime's. */
+export const mulberry32 = rng;
 
 const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 
