@@ -9,17 +9,7 @@ import {
   teacherFrom,
   train,
 } from '../../src/emulator/runtime/index.js';
-import { mulberry32, routingData } from './routing-data.js';
-
-const opts = (over: Partial<TrainOptions> = {}): TrainOptions => ({
-  baseModel: 'local/text-router',
-  method: 'supervised',
-  epochs: 10,
-  learningRate: 0.02,
-  batchSize: 32,
-  seed: 1,
-  ...over,
-});
+import { mulberry32, opts, routingData } from './routing-data.js';
 
 const data = routingData(11, { train: 1500, validation: 150, heldOut: 300 });
 

@@ -7,21 +7,10 @@ import {
   isLocalBaseModel,
   loadPredictor,
   type RouterArtifact,
-  type TrainOptions,
   type TrainResult,
   train,
 } from '../../src/emulator/runtime/index.js';
-import { majorityBaseline, type RoutingData, routingData } from './routing-data.js';
-
-const opts = (over: Partial<TrainOptions> = {}): TrainOptions => ({
-  baseModel: 'local/text-router',
-  method: 'supervised',
-  epochs: 10,
-  learningRate: 0.02,
-  batchSize: 32,
-  seed: 1,
-  ...over,
-});
+import { majorityBaseline, opts, type RoutingData, routingData } from './routing-data.js';
 
 let data: RoutingData;
 let supervised: TrainResult;

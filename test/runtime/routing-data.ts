@@ -4,7 +4,7 @@
 // seen in training (sharing only domain words such as "python", "table", "integral").
 
 import { rng } from '../../scripts/prng.js';
-import type { Example } from '../../src/emulator/runtime/index.js';
+import type { Example, TrainOptions } from '../../src/emulator/runtime/index.js';
 
 export const AGENTS = ['coder', 'sql_agent', 'math_agent', 'writer'] as const;
 export type Agent = (typeof AGENTS)[number];
@@ -187,3 +187,14 @@ export function majorityBaseline(train: Example[], test: Example[]): { label: st
   const label = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
   return { label, accuracy: test.filter((e) => e.output === label).length / test.length };
 }
+
+/** Training options the runtime tests start from. */
+export const opts = (over: Partial<TrainOptions> = {}): TrainOptions => ({
+  baseModel: 'local/text-router',
+  method: 'supervised',
+  epochs: 10,
+  learningRate: 0.02,
+  batchSize: 32,
+  seed: 1,
+  ...over,
+});
