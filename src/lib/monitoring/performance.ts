@@ -87,6 +87,14 @@ export class PerformanceQueries {
     return out;
   }
 
+  /** Predictions served on an endpoint in the window (one Cloud Monitoring query). */
+  async requestCount(endpointId: string, windowSeconds: number): Promise<number> {
+    const counts = await this.query(endpointId, 'prediction_count', windowSeconds, 'ALIGN_DELTA', 'REDUCE_SUM', {
+      group: false,
+    });
+    return counts.get('all') ?? 0;
+  }
+
   /**
    * Measured replica-hours per deployed model over the period: the replicas gauge's mean per
    * minute, times a minute each.

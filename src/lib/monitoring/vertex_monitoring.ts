@@ -157,29 +157,25 @@ export class VertexAIMonitoring {
     }
   }
 
+  /** The endpoint and its per-version performance over the window. */
+  private async performanceOf(endpointRef: string, windowSeconds: number) {
+    this.checkWindow(windowSeconds);
+    const endpoint = await this.endpoints.getEndpoint(endpointRef);
+    const ids = endpoint.deployed.map((d) => d.deployed_model_id);
+    return { endpoint, perf: await this.perf.collect(endpoint.endpoint, ids, windowSeconds) };
+  }
+
   async collectPerformanceMetrics(
     endpointRef: string,
     windowSeconds = 300,
   ): Promise<PerformanceReport & { endpoint_id: string; traffic: Record<string, number> }> {
-    this.checkWindow(windowSeconds);
-    const e = await this.endpoints.getEndpoint(endpointRef);
-    const report = await this.perf.collect(
-      e.endpoint,
-      e.deployed.map((d) => d.deployed_model_id),
-      windowSeconds,
-    );
-    return { ...report, endpoint_id: e.endpoint, traffic: e.traffic_split };
+    const { endpoint: e, perf } = await this.performanceOf(endpointRef, windowSeconds);
+    return { ...perf, endpoint_id: e.endpoint, traffic: e.traffic_split };
   }
 
   /** Per deployed version: traffic share, requests, errors, latency percentiles, replicas. */
   async getEndpointStats(endpointRef: string, windowSeconds = 300) {
-    this.checkWindow(windowSeconds);
-    const e = await this.endpoints.getEndpoint(endpointRef);
-    const perf = await this.perf.collect(
-      e.endpoint,
-      e.deployed.map((d) => d.deployed_model_id),
-      windowSeconds,
-    );
+    const { endpoint: e, perf } = await this.performanceOf(endpointRef, windowSeconds);
     const alerts = this.ledger
       .listRules({ endpoint: e.endpoint })
       .map((r) => ({ name: r.name, firing: r.state.firing, since: r.state.firing_since }));
@@ -202,9 +198,9 @@ export class VertexAIMonitoring {
     const e = await this.endpoints.getEndpoint(endpointRef);
     const endMs = Date.now();
     const startMs = endMs - periodSeconds * 1000;
-    const ids = e.deployed.map((d) => d.deployed_model_id);
-    const [perf, replicaHours] = await Promise.all([
-      this.perf.collect(e.endpoint, ids, periodSeconds),
+    // Cost needs only the request count and the replica-hours, not the latency percentiles.
+    const [requests, replicaHours] = await Promise.all([
+      this.perf.requestCount(e.endpoint, periodSeconds),
       this.perf.replicaHours(e.endpoint, periodSeconds),
     ]);
     const served = this.served.recent(e.endpoint, startMs);
@@ -223,7 +219,7 @@ export class VertexAIMonitoring {
         accelerator_count: e.defaults.accelerator_count,
         replica_hours: replicaHours.get(d.deployed_model_id) ?? 0,
       })),
-      requests: perf.endpoint.requests,
+      requests,
       input_tokens: tokens(served.map((s) => s.input)),
       output_tokens: tokens(served.map((s) => s.output)),
     });
