@@ -12,9 +12,10 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--data-dir <dir>', 'emulator state directory, or :memory:').env('VERTEX_MCP_HOME'))
     .addOption(
-      new Option('--faults <spec>', 'emulator fault injection, e.g. unavailable=0.1,latency=50ms').env(
-        'VERTEX_MCP_FAULTS',
-      ),
+      new Option(
+        '--faults <spec>',
+        'emulator fault injection, e.g. unavailable=0.1,latency=50ms; per deployed model (display name): latency[router@1.1.0]=40ms,errors[router@1.1.0]=0.2',
+      ).env('VERTEX_MCP_FAULTS'),
     )
     .addOption(new Option('--log-level <level>', 'debug|info|warn|error|silent').env('VERTEX_MCP_LOG_LEVEL'));
 }

@@ -7,7 +7,7 @@ import { parseFaults } from './emulator/faults.js';
 import { DEFAULT_LOCATION, EMULATOR_PROJECT } from './lib/config.js';
 import { VertexMcpError } from './lib/errors.js';
 import { loadPriceTable } from './lib/monitoring/prices.js';
-import { TOOLSETS } from './tools/index.js';
+import { TOOLSETS } from './tools/define.js';
 
 const list = z
   .string()

@@ -1,7 +1,8 @@
 // `npm run demo`: an MCP client spawns vertex-mcp over stdio (emulator backend, in-memory state)
 // and drives the whole lifecycle, printing each step: logs -> datasets -> two fine-tuned versions
-// (registered automatically) -> compare -> gated promotion -> an endpoint serving both at 80/20 ->
-// per-version stats, cost, quality, an alert that fires, a Grafana dashboard.
+// (registered automatically) -> an offline comparison -> an endpoint serving 1.0.0 -> an A/B test
+// of 1.1.0 against it with feedback, its live verdict as it moves, and its conclusion (the traffic
+// and the registry follow) -> per-version stats, cost, quality, an alert that fires, a Grafana dashboard.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +89,11 @@ export async function runDemo(): Promise<void> {
       if (job.state !== 'SUCCEEDED') throw new Error(`tuning ${version} ended ${job.state}: ${job.error}`);
       return job;
     };
-    const v1 = await tune('Fine-tune the router (supervised) as 1.0.0', '1.0.0', 'supervised', { epochs: 8, seed: 1 });
+    // 1.0.0 is a quick first cut (one epoch); 1.1.0 the LoRA adapter trained properly.
+    const v1 = await tune('Fine-tune a first router (supervised, one epoch) as 1.0.0', '1.0.0', 'supervised', {
+      epochs: 1,
+      seed: 1,
+    });
     const v2 = await tune('Fine-tune a LoRA adapter (peft, rank 8) as 1.1.0', '1.1.0', 'peft', {
       epochs: 12,
       adapter_size: 8,
@@ -112,11 +117,15 @@ export async function runDemo(): Promise<void> {
       version: '1.1.0',
       cost_metrics: { cost_per_1k_requests_usd: 0.38 },
     });
-    const cmp = await call('Compare 1.0.0 (production) with 1.1.0', 'compare_model_versions', {
-      name: 'halo-router',
-      version_a: '1.0.0',
-      version_b: '1.1.0',
-    });
+    const cmp = await call(
+      'Compare 1.0.0 (production) with 1.1.0 offline (recorded metrics only)',
+      'compare_model_versions',
+      {
+        name: 'halo-router',
+        version_a: '1.0.0',
+        version_b: '1.1.0',
+      },
+    );
     for (const m of cmp.metrics ?? []) {
       const rel = m.relative_change === null ? 'n/a' : `${(m.relative_change * 100).toFixed(1)}%`;
       out(
@@ -131,14 +140,6 @@ export async function runDemo(): Promise<void> {
     );
     await call('Promote 1.1.0 to staging', 'promote_model', { name: 'halo-router', version: '1.1.0' });
     await call(
-      cmp.winner === 'b'
-        ? 'Promote 1.1.0 to production, gated on beating production'
-        : 'Gate 1.1.0 on beating production (refused: it does not)',
-      'promote_model',
-      { name: 'halo-router', version: '1.1.0', gate: { beat_production: true } },
-      cmp.winner !== 'b',
-    );
-    await call(
       'Delete 1.0.0 without confirm (refused)',
       'delete_model',
       { name: 'halo-router', version: '1.0.0' },
@@ -146,7 +147,7 @@ export async function runDemo(): Promise<void> {
     );
     await call('Dry run of the same delete', 'delete_model', { name: 'halo-router', version: '1.0.0', dry_run: true });
 
-    // 4. Serve both versions behind one endpoint at 80/20 and send held-out tasks.
+    // 4. Serve 1.0.0, then A/B test 1.1.0 against it on live traffic with feedback.
     await call('Create an endpoint', 'create_endpoint', {
       display_name: 'halo-router-ep',
       min_replicas: 1,
@@ -157,33 +158,85 @@ export async function runDemo(): Promise<void> {
       name: 'halo-router',
       version: '1.0.0',
     });
-    await call('Deploy 1.1.0 at 20% (1.0.0 rescaled to 80%)', 'deploy_model', {
+    const abArgs = {
       endpoint: 'halo-router-ep',
-      name: 'halo-router',
-      version: '1.1.0',
-      traffic_percentage: 20,
+      name: 'router-1-1-0',
+      model: 'halo-router',
+      control: '1.0.0',
+      treatment: '1.1.0',
+      traffic_percentage: 50,
+      primary_metric: 'accuracy',
+      minimum_detectable_effect: 0.05,
+      guardrails: [
+        { metric: 'error_rate', margin: 0.02 },
+        { metric: 'latency_p95_ms', margin: 1 },
+      ],
+    };
+    await call('Plan an A/B test of 1.1.0 against 1.0.0 (dry run: the split and the sample size)', 'start_ab_test', {
+      ...abArgs,
+      dry_run: true,
     });
+    await call('Start it (moves serving traffic: confirm)', 'start_ab_test', { ...abArgs, confirm: true });
     const heldout = readFileSync(path.join(process.cwd(), 'examples/halo-routing-heldout.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { task: string; agent: string });
+    // Tasks drawn at random (seeded) from the held-out set, one per request; feedback on each.
+    let seed = 7;
+    const draw = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return heldout[seed % heldout.length]!;
+    };
     const served: { id: string; expected: string; output: string; version: string }[] = [];
-    for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < heldout.length; i += 4) {
-        const batch = heldout.slice(i, i + 4);
-        const r = (await client.callTool({
-          name: 'predict',
-          arguments: { endpoint: 'halo-router-ep', instances: batch.map((b) => b.task) },
-        })) as Result;
-        if (r.isError) throw new Error(`predict failed: ${text(r)}`);
-        const sc = r.structuredContent as any;
-        for (const [k, id] of (sc.prediction_ids as string[]).entries()) {
-          served.push({ id, expected: batch[k]!.agent, output: sc.predictions[k].output, version: sc.version });
-        }
+    out(
+      `\n${++step}. Live traffic through MCP: predict one task a request, record_feedback on each, get_ab_test every 100`,
+    );
+    let report: Record<string, any> = {};
+    let lastVerdict = '';
+    for (let n = 1; n <= 4000; n++) {
+      const t = draw();
+      const r = (await client.callTool({
+        name: 'predict',
+        arguments: { endpoint: 'halo-router-ep', instances: [t.task] },
+      })) as Result;
+      if (r.isError) throw new Error(`predict failed: ${text(r)}`);
+      const sc = r.structuredContent as any;
+      const output = sc.predictions[0].output;
+      served.push({ id: sc.prediction_ids[0], expected: t.agent, output, version: sc.version });
+      await client.callTool({
+        name: 'record_feedback',
+        arguments: { prediction_id: sc.prediction_ids[0], correct: output === t.agent },
+      });
+      if (n % 100 === 0) {
+        const g = (await client.callTool({ name: 'get_ab_test', arguments: { test: 'router-1-1-0' } })) as Result;
+        report = g.structuredContent as any;
+        if (report.verdict !== lastVerdict || n % 500 === 0)
+          out(`   after ${n} requests: [${report.verdict}] ${report.sentence}`);
+        lastVerdict = report.verdict;
+        if (report.verdict !== 'continue') break;
       }
     }
-    const requests = Math.ceil(heldout.length / 4) * 2;
-    out(`\n${++step}. Sent ${requests} predict requests (${served.length} held-out tasks, 4 per request) through MCP`);
+    out('   arm        version  requests  accuracy (95% CI)        error rate  p95 ms');
+    for (const a of report.arms ?? []) {
+      const ci = a.ci ? `${(a.ci[0] * 100).toFixed(1)} to ${(a.ci[1] * 100).toFixed(1)}` : 'n/a';
+      out(
+        `   ${a.arm.padEnd(10)} ${a.version.padEnd(8)} ${String(a.requests).padStart(8)}  ${a.estimate === null ? 'n/a' : `${(a.estimate * 100).toFixed(1)}%`} (${ci})`.padEnd(
+          62,
+        ) +
+          `${a.error_rate === null ? 'n/a' : `${(a.error_rate * 100).toFixed(1)}%`}`.padStart(10) +
+          `${a.p95_ms === null ? 'n/a' : a.p95_ms.toFixed(3)}`.padStart(8),
+      );
+    }
+    await call('Conclude on the verdict (dry run first)', 'conclude_ab_test', { test: 'router-1-1-0', dry_run: true });
+    await call('Conclude it (action auto follows the verdict)', 'conclude_ab_test', {
+      test: 'router-1-1-0',
+      confirm: true,
+    });
+    await call('The comparison now rests on the A/B test', 'compare_model_versions', {
+      name: 'halo-router',
+      version_a: '1.0.0',
+      version_b: '1.1.0',
+    });
     for (const v of ['1.0.0', '1.1.0']) {
       const mine = served.filter((x) => x.version === v);
       const right = mine.filter((x) => x.output === x.expected).length;
@@ -202,14 +255,7 @@ export async function runDemo(): Promise<void> {
       );
     }
 
-    // 5. Monitoring: feedback on half the predictions, cost, quality, an alert that fires, a dashboard.
-    for (const x of served.slice(0, Math.floor(served.length / 2))) {
-      await client.callTool({
-        name: 'record_feedback',
-        arguments: { prediction_id: x.id, expected_output: x.expected },
-      });
-    }
-    out(`\n${++step}. Recorded feedback (the expected agent) for ${Math.floor(served.length / 2)} predictions`);
+    // 5. Monitoring: performance, cost, quality per version, an alert that fires, a dashboard.
     await call('Performance', 'get_metrics', { endpoint: 'halo-router-ep', kind: 'performance' });
     const cost = await call('Cost (emulator: $0; the Vertex AI price of the same usage alongside)', 'get_metrics', {
       endpoint: 'halo-router-ep',

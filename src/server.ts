@@ -4,8 +4,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type BackendConfig, createLibrary, type Library, type Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
+import { registerAbTestResources } from './resources/ab_tests.js';
 import { registerEndpointResources } from './resources/endpoints.js';
 import { registerModelResources } from './resources/models.js';
+import { Subscriptions } from './resources/subscriptions.js';
 import { registerTuningResources } from './resources/tuning.js';
 import { catalogue, registerTools, selectTools, type ToolSelection } from './tools/index.js';
 import { VERSION } from './version.js';
@@ -35,20 +37,49 @@ export interface VertexMcpServer {
 
 const INSTRUCTIONS = `vertex-mcp runs the Vertex AI model lifecycle: register semver model versions, promote them \
 development -> staging -> production, record and compare metrics; turn logs into datasets and fine-tune models \
-(tuning jobs return at once, or wait with progress). A model version is named by name + version (semver). \
+(tuning jobs return at once, or wait with progress); A/B test two versions on an endpoint and ship or roll back on the verdict. A model version is named by name + version (semver). \
 Destructive tools need confirm: true and accept dry_run: true to show the plan first.`;
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const lib = config.lib ?? libraryFor(config);
-  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
+  if (!config.lib && config.alertIntervalSeconds) {
+    lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
+    // Running A/B tests are re-checked on the same interval (guardrails, SRM, limits).
+    lib.experiments.startBackground(config.alertIntervalSeconds * 1000);
+  }
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
-  registerTools(server, selectTools(catalogue(), config.selection ?? {}), lib, config.onToolCall);
+  const all = catalogue();
+  registerTools(
+    server,
+    selectTools(all, config.selection ?? {}),
+    lib,
+    config.onToolCall,
+    all.map((t) => t.name),
+  );
   registerModelResources(server, lib);
   registerTuningResources(server, lib);
-  const stopEndpointResources = registerEndpointResources(server, lib);
+  const subs = new Subscriptions(server);
+  const stopEndpointResources = registerEndpointResources(server, lib, subs);
+  const stopAbTestResources = registerAbTestResources(server, lib, subs);
+  // Automatic rollbacks reach the client as MCP log messages.
+  const onRollback = (e: { test: string; endpoint: string; verdict: string; sentence: string }) =>
+    void server.server
+      .sendLoggingMessage({
+        level: 'warning',
+        logger: 'vertex-mcp.experiments',
+        data: {
+          ab_test: e.test,
+          action: 'auto_rollback',
+          verdict: e.verdict,
+          endpoint: e.endpoint,
+          message: e.sentence,
+        },
+      })
+      .catch(() => {});
+  lib.experiments.events.on('rolled_back', onRollback);
   // Alert transitions from the background evaluator reach the client as MCP log messages.
   const onAlert = (e: import('./lib/index.js').AlertEvent) =>
     void server.server
@@ -75,6 +106,9 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       if (closed) return;
       closed = true;
       stopEndpointResources();
+      stopAbTestResources();
+      subs.close();
+      lib.experiments.events.off('rolled_back', onRollback);
       lib.monitoring.alerts.off('fired', onAlert);
       lib.monitoring.alerts.off('cleared', onAlert);
       await server.close();

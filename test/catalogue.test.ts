@@ -60,11 +60,27 @@ describe('catalogue', () => {
       'get_metrics',
       'list_alert_rules',
       'check_alerts',
+      'get_ab_test',
+      'list_ab_tests',
     ]);
-    expect(names({ toolsets: ['experiments'] })).toEqual([]);
-    expect(names({ toolsets: ['experiments'], tools: ['get_model'] })).toEqual(['get_model']);
+    expect(names({ toolsets: ['experiments'] })).toEqual([
+      'start_ab_test',
+      'get_ab_test',
+      'list_ab_tests',
+      'conclude_ab_test',
+    ]);
+    expect(names({ toolsets: ['experiments'], tools: ['get_model'] })).toEqual([
+      'get_model',
+      'start_ab_test',
+      'get_ab_test',
+      'list_ab_tests',
+      'conclude_ab_test',
+    ]);
     expect(names({ excludeTools: ['delete_model'] })).not.toContain('delete_model');
-    expect(names({ tools: ['delete_model'], readOnly: true, toolsets: ['experiments'] })).toEqual([]);
+    expect(names({ tools: ['delete_model'], readOnly: true, toolsets: ['experiments'] })).toEqual([
+      'get_ab_test',
+      'list_ab_tests',
+    ]);
     expect(names({ toolsets: ['tuning'], readOnly: true })).toEqual([
       'list_base_models',
       'get_tuning_job',

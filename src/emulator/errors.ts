@@ -15,3 +15,4 @@ export const notFound = (msg: string) => new RpcError(status.NOT_FOUND, msg);
 export const alreadyExists = (msg: string) => new RpcError(status.ALREADY_EXISTS, msg);
 export const failedPrecondition = (msg: string) => new RpcError(status.FAILED_PRECONDITION, msg);
 export const unimplemented = (msg: string) => new RpcError(status.UNIMPLEMENTED, msg);
+export const aborted = (msg: string) => new RpcError(status.ABORTED, msg);

@@ -3,10 +3,10 @@
 // configured faults, and logging to stderr.
 import * as grpc from '@grpc/grpc-js';
 import { RpcError } from './errors.js';
-import { type Faults, NO_FAULTS } from './faults.js';
+import { FaultInjector } from './faults.js';
 import type { ServiceDefinition } from './protos.js';
 
-export { type Faults, NO_FAULTS, parseFaults } from './faults.js';
+export { FaultInjector, type Faults, NO_FAULTS, parseFaults } from './faults.js';
 
 export type UnaryHandler = (request: any, metadata: grpc.Metadata) => unknown;
 export type ServiceImpl = Record<string, UnaryHandler>;
@@ -17,7 +17,8 @@ export class GrpcHost {
   readonly server = new grpc.Server();
 
   constructor(
-    private readonly faults: Faults = NO_FAULTS,
+    /** Shared with the services (per-deployed-model faults); changeable while serving. */
+    private readonly injector: FaultInjector = new FaultInjector(),
     private readonly log: Log = () => {},
   ) {}
 
@@ -40,8 +41,9 @@ export class GrpcHost {
     callback: grpc.sendUnaryData<unknown>,
   ): Promise<void> {
     try {
-      if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
-      if (this.faults.unavailable > 0 && Math.random() < this.faults.unavailable) {
+      const faults = this.injector.faults;
+      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+      if (faults.unavailable > 0 && Math.random() < faults.unavailable) {
         throw new RpcError(grpc.status.UNAVAILABLE, 'injected fault: service unavailable');
       }
       if (!fn) throw new RpcError(grpc.status.UNIMPLEMENTED, `${path} is not implemented by the vertex-mcp emulator`);

@@ -4,7 +4,7 @@
 import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { Gcs } from './gcs.js';
 import { closeServer, createGcsServer, listen } from './gcs_http.js';
-import { type Faults, GrpcHost, type Log, NO_FAULTS } from './host.js';
+import { FaultInjector, type Faults, GrpcHost, type Log, NO_FAULTS, parseFaults } from './host.js';
 import { lockDataDir } from './lock.js';
 import { Operations } from './operations.js';
 import { loadServices } from './protos.js';
@@ -39,6 +39,12 @@ export interface Emulator {
   store: Store;
   /** The emulated Cloud Storage, for in-process use (gs:// URIs). */
   gcs: Gcs;
+  /**
+   * Replaces the injected faults while running (tests: slow down or break a treatment mid-test).
+   * `spec` has the `--faults` syntax (faults.ts); '' clears them. Returns the parsed faults; a bad
+   * spec throws and changes nothing.
+   */
+  setFaults(spec: string): Faults;
   close(): Promise<void>;
 }
 
@@ -79,7 +85,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const gcs = new Gcs(store, opts.dataDir);
   const ctx: ServiceContext = { store, gcs, operations, log };
   const defs = loadServices(PROTO_FILES, SERVICES);
-  const host = new GrpcHost(opts.faults ?? NO_FAULTS, log);
+  const faults = new FaultInjector(opts.faults ?? NO_FAULTS);
+  const host = new GrpcHost(faults, log);
   const models = createModelService(ctx);
   // v1 and v1beta1 share one implementation: v1 responses simply omit v1beta1-only fields.
   const tuning = createTuningService(ctx, { uploadModel: models.UploadModel!, getModel: models.GetModel! });
@@ -88,7 +95,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   host.addService(defs[`${AIP}.v1beta1.GenAiTuningService`]!, tuning);
   host.addService(defs[`${AIP}.v1.MetadataService`]!, createMetadataService(ctx));
   // Endpoints and predictions share the autoscaler (replica counts) and the loaded predictors.
-  const serving = { autoscaler: new Autoscaler(store, opts.autoscaler), predictors: new PredictorCache() };
+  const serving = { autoscaler: new Autoscaler(store, opts.autoscaler), predictors: new PredictorCache(), faults };
   host.addService(defs[`${AIP}.v1.EndpointService`]!, createEndpointService(ctx, serving));
   host.addService(defs[`${AIP}.v1.PredictionService`]!, createPredictionService(ctx, serving));
   host.addService(defs['google.longrunning.Operations']!, operations.impl());
@@ -116,6 +123,11 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     httpPort,
     store,
     gcs,
+    setFaults(spec: string) {
+      const parsed = parseFaults(spec);
+      faults.set(parsed);
+      return parsed;
+    },
     async close() {
       tuning.close();
       serving.autoscaler.stop();

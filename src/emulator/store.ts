@@ -57,6 +57,21 @@ export class Store {
       .run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc));
   }
 
+  /**
+   * Inserts only if (kind, name) is free; false when it is taken. One statement, so two writers
+   * racing for one name cannot both win.
+   */
+  insert<T>(kind: string, name: string, doc: T, parent: string | null = null): boolean {
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO docs (kind, name, parent, seq, body) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (kind, name) DO NOTHING`,
+        )
+        .run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc)).changes > 0
+    );
+  }
+
   delete(kind: string, name: string): boolean {
     return this.db.prepare('DELETE FROM docs WHERE kind = ? AND name = ?').run(kind, name).changes > 0;
   }

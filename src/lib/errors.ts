@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNAVAILABLE'
   | 'DEADLINE_EXCEEDED'
+  | 'ABORTED'
   | 'CONFIRMATION_REQUIRED'
   | 'INTERNAL';
 
@@ -46,6 +47,7 @@ const GRPC_CODES: Record<number, ErrorCode> = {
   7: 'PERMISSION_DENIED',
   8: 'RESOURCE_EXHAUSTED',
   9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
   14: 'UNAVAILABLE',
   16: 'UNAUTHENTICATED',
 };
@@ -58,6 +60,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   RESOURCE_EXHAUSTED: 'Quota or rate limit reached: wait and retry, or request more quota for this region',
   UNAVAILABLE: 'Vertex AI is unreachable right now: retry in a few seconds',
   DEADLINE_EXCEEDED: 'The call timed out: retry, or check the operation later',
+  ABORTED: 'Another change to the same resource won the race: read it again and retry',
 };
 
 /** Maps anything thrown by a Google client (or our own code) to a VertexMcpError. */

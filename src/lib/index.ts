@@ -3,6 +3,7 @@ import path from 'node:path';
 import { VertexClients } from './clients.js';
 import type { BackendConfig } from './config.js';
 import { ModelEndpoints } from './endpoints/endpoints.js';
+import { ABTests } from './experiments/ab_tests.js';
 import { type Logger, silentLogger } from './log.js';
 import { VertexAIMonitoring } from './monitoring/vertex_monitoring.js';
 import { ModelRegistry } from './registry/registry.js';
@@ -18,6 +19,15 @@ export { MAX_REQUEST_BYTES, ModelEndpoints, type PredictResult } from './endpoin
 export { rescale, type Split, splitForDeploy, splitForUndeploy } from './endpoints/split.js';
 export * from './endpoints/types.js';
 export * from './errors.js';
+export {
+  ABTests,
+  type ConcludeInput,
+  type ConcludePlan,
+  type StartInput,
+  type StartPlan,
+  type TestReport,
+} from './experiments/ab_tests.js';
+export * from './experiments/plan.js';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export type { AlertEvent, AlertRule } from './monitoring/index.js';
 export {
@@ -43,6 +53,7 @@ export interface Library {
   tuning: FineTuningPipeline;
   endpoints: ModelEndpoints;
   monitoring: VertexAIMonitoring;
+  experiments: ABTests;
   log: Logger;
   close(): Promise<void>;
 }
@@ -70,6 +81,16 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     ...(opts.prices ? { prices: opts.prices } : {}),
   });
   endpoints.onPredict = (result, instances) => monitoring.recordServed(result, instances);
+  const experiments = new ABTests(clients, endpoints, registry, monitoring);
+  // Comparisons and the beat_production gate rest on A/B tests and tested live numbers.
+  registry.evidence = async (name, a, b) => {
+    const { abEvidence, liveEvidence } = await import('./experiments/evidence.js');
+    const [ab, live] = await Promise.all([
+      abEvidence(experiments, name, a, b),
+      liveEvidence({ endpoints, perf: experiments.perf, served: monitoring.served }, name, a, b),
+    ]);
+    return { ab, live };
+  };
   return {
     clients,
     files,
@@ -77,8 +98,10 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     tuning: new FineTuningPipeline(clients, files, registry),
     endpoints,
     monitoring,
+    experiments,
     log: opts.log ?? silentLogger,
     async close() {
+      experiments.stopBackground();
       monitoring.close();
       await clients.close();
     },

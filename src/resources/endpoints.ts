@@ -3,11 +3,10 @@
 // notifications/resources/updated as traffic flows (predictions through this server at once,
 // others within a poll), at most once a second per endpoint.
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Library } from '../lib/index.js';
+import type { Subscriptions } from './subscriptions.js';
 
 const PREFIX = 'vertex://endpoints/';
-const THROTTLE_MS = 1000;
 const POLL_MS = 5000;
 
 export function statsUri(endpointId: string): string {
@@ -15,7 +14,7 @@ export function statsUri(endpointId: string): string {
 }
 
 /** Registers the template and subscription handling; returns a cleanup for the server's close. */
-export function registerEndpointResources(server: McpServer, lib: Library): () => void {
+export function registerEndpointResources(server: McpServer, lib: Library, subs: Subscriptions): () => void {
   const template = new ResourceTemplate(`${PREFIX}{endpoint}/stats`, {
     list: async () => ({
       resources: (await lib.endpoints.listEndpoints()).map((e) => ({
@@ -51,42 +50,18 @@ export function registerEndpointResources(server: McpServer, lib: Library): () =
     }),
   );
 
-  // Subscriptions: uri -> endpoint id; the last notification time per endpoint.
-  const subscribed = new Map<string, string>();
-  const last = new Map<string, number>();
-  const pending = new Map<string, NodeJS.Timeout>();
+  const key = (id: string) => `endpoint:${id}`;
+  subs.route(/^vertex:\/\/endpoints\/([^/]+)\/stats$/, async (m) =>
+    key((await lib.endpoints.getEndpoint(decodeURIComponent(m[1]!))).endpoint),
+  );
   const seen = new Map<string, number>();
-  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
-    const m = /^vertex:\/\/endpoints\/([^/]+)\/stats$/.exec(req.params.uri);
-    if (!m) throw new Error(`only ${PREFIX}{endpoint}/stats resources are subscribable`);
-    const e = await lib.endpoints.getEndpoint(decodeURIComponent(m[1]!));
-    subscribed.set(req.params.uri, e.endpoint);
-    return {};
-  });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
-    subscribed.delete(req.params.uri);
-    return {};
-  });
-
-  const notify = (endpointId: string) => {
-    const uris = [...subscribed].filter(([, id]) => id === endpointId).map(([u]) => u);
-    if (!uris.length || pending.has(endpointId)) return;
-    const wait = Math.max(0, (last.get(endpointId) ?? 0) + THROTTLE_MS - Date.now());
-    const timer = setTimeout(() => {
-      pending.delete(endpointId);
-      last.set(endpointId, Date.now());
-      for (const uri of uris) void server.server.sendResourceUpdated({ uri }).catch(() => {});
-    }, wait);
-    timer.unref();
-    pending.set(endpointId, timer);
-  };
+  const notify = (endpointId: string) => subs.notify(key(endpointId));
   const onPredicted = (endpointId: string) => notify(endpointId);
   lib.endpoints.events.on('predicted', onPredicted);
 
   // Traffic that does not pass through this server shows up in the request counts.
   const poll = setInterval(() => {
-    for (const id of new Set(subscribed.values())) {
+    for (const id of subs.keys('endpoint:').map((k) => k.slice('endpoint:'.length))) {
       void lib.monitoring
         .collectPerformanceMetrics(id, 3600)
         .then((p) => {
@@ -100,7 +75,6 @@ export function registerEndpointResources(server: McpServer, lib: Library): () =
 
   return () => {
     clearInterval(poll);
-    for (const t of pending.values()) clearTimeout(t);
     lib.endpoints.events.off('predicted', onPredicted);
   };
 }

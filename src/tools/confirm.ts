@@ -2,7 +2,7 @@
 // the call needs `confirm: true`, or an accepted elicitation where the client supports it.
 import { z } from 'zod';
 import { VertexMcpError } from '../lib/errors.js';
-import type { ToolContext } from './index.js';
+import type { ToolContext } from './define.js';
 
 export const safetyInput = {
   dry_run: z.boolean().default(false).describe('Return the plan without changing anything'),

@@ -1,6 +1,6 @@
 // prepare_dataset: the multi-agent system's logs -> tuning JSONL, streaming, with a stats report.
 import { z } from 'zod';
-import { defineTool } from './index.js';
+import { defineTool } from './define.js';
 import { progressOf } from './progress.js';
 
 export const prepareDataset = defineTool({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { precondition } from '../lib/errors.js';
 import { type EndpointRecord as Endpoint, EndpointDefaultsInput, EndpointRecord } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './index.js';
+import { defineTool } from './define.js';
 import { progressOf } from './progress.js';
 
 const endpoint = z.string().min(1).describe('Endpoint ID or display name');
@@ -86,7 +86,7 @@ export const predict = defineTool({
   name: 'predict',
   title: 'Predict',
   description:
-    'Online prediction on an endpoint; the traffic split picks the version. Instances: strings or {"text": ...}. Limit 1.5 MB per request.',
+    'Online prediction on an endpoint. The traffic split picks one version per request (not per instance), and stats and A/B tests count requests. Instances: strings or {"text": ...}. Limit 1.5 MB per request.',
   toolset: 'endpoints',
   kind: 'create', // records a prediction and costs serving time: not read-only
   input: {
@@ -110,7 +110,7 @@ export const predict = defineTool({
     const first = r.predictions[0] as { output?: unknown } | undefined;
     return {
       structured: r,
-      text: `${r.predictions.length} prediction(s) from ${r.name ?? r.deployed_model_id} ${r.version ?? ''}${first?.output !== undefined ? `; first: ${JSON.stringify(first.output)}` : ''}.`,
+      text: `${r.predictions.length} prediction(s) from ${r.name ?? r.deployed_model_id} ${r.version ?? ''} (deployed model ${r.deployed_model_id})${first?.output !== undefined ? `; first: ${JSON.stringify(first.output)}` : ''}; prediction_ids for record_feedback: ${r.prediction_ids.slice(0, 20).join(', ')}${r.prediction_ids.length > 20 ? ', ...' : ''}.`,
     };
   },
 });
@@ -225,7 +225,7 @@ export const getEndpointStats = defineTool({
   name: 'get_endpoint_stats',
   title: 'Get endpoint stats',
   description:
-    'Per deployed version: traffic share, requests, errors, p50/p95/p99 latency, replicas, firing alerts; measured over the window.',
+    'Per deployed version: traffic share, requests and predictions (instances), failed requests, p50/p95/p99 request latency, replicas, firing alerts; measured over the window.',
   toolset: 'endpoints',
   kind: 'read',
   input: {
@@ -245,7 +245,7 @@ export const getEndpointStats = defineTool({
     const per = s.versions
       .map(
         (v) =>
-          `${v.version ?? v.deployed_model_id} ${v.traffic_percent}%: ${v.requests} req, ${v.errors} err, p95 ${v.p95_ms === null ? 'n/a' : `${v.p95_ms.toFixed(1)} ms`}, ${v.replicas ?? '?'} replica(s)`,
+          `${v.version ?? v.deployed_model_id} ${v.traffic_percent}%: ${v.requests} requests (${v.instances} predictions), ${v.errors} failed, p95 ${v.p95_ms === null ? 'n/a' : `${v.p95_ms.toFixed(1)} ms`}, ${v.replicas ?? '?'} replica(s)`,
       )
       .join('; ');
     return {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ALERT_METRICS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './index.js';
+import { defineTool } from './define.js';
 
 const endpoint = z.string().min(1).describe('Endpoint ID or display name');
 const METRICS = Object.keys(ALERT_METRICS) as [keyof typeof ALERT_METRICS, ...(keyof typeof ALERT_METRICS)[]];
@@ -55,7 +55,9 @@ export const getMetrics = defineTool({
     const m = lib.monitoring;
     if (args.kind === 'performance') {
       const p = await m.collectPerformanceMetrics(args.endpoint, args.window_seconds);
-      const per = p.versions.map((v) => `${v.deployed_model_id}: ${v.requests} req, p95 ${ms(v.p95_ms)}`).join('; ');
+      const per = p.versions
+        .map((v) => `${v.deployed_model_id}: ${v.requests} requests, p95 ${ms(v.p95_ms)}`)
+        .join('; ');
       return {
         structured: {
           kind: args.kind,
@@ -63,7 +65,7 @@ export const getMetrics = defineTool({
           window_seconds: args.window_seconds,
           metrics: p as never,
         },
-        text: `${p.endpoint.requests} predictions in ${args.window_seconds} s, error rate ${p.endpoint.error_rate ?? 'n/a'}, p50 ${ms(p.endpoint.p50_ms)}, p95 ${ms(p.endpoint.p95_ms)}, p99 ${ms(p.endpoint.p99_ms)}. ${per}.`,
+        text: `${p.endpoint.requests} requests (${p.endpoint.instances} predictions) in ${args.window_seconds} s, error rate ${p.endpoint.error_rate ?? 'n/a'}, p50 ${ms(p.endpoint.p50_ms)}, p95 ${ms(p.endpoint.p95_ms)}, p99 ${ms(p.endpoint.p99_ms)}. ${per}.`,
       };
     }
     if (args.kind === 'cost') {
@@ -79,7 +81,10 @@ export const getMetrics = defineTool({
         ? `PSI ${d.psi.toFixed(3)}${d.drifted ? ' (drifted)' : ''}`
         : 'not measured';
     const drifts = q.versions
-      .map((v) => `${v.version ?? v.deployed_model_id}: output drift ${psi(v.output_drift)}`)
+      .map(
+        (v) =>
+          `${v.version ?? v.deployed_model_id}: accuracy ${v.accuracy === null ? 'n/a' : `${(v.accuracy * 100).toFixed(1)}% of ${v.labelled}`}, output drift ${psi(v.output_drift)}`,
+      )
       .join('; ');
     return {
       structured: {

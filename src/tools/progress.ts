@@ -1,7 +1,7 @@
 // Long work inside a tool call: progress notifications when the caller sent a progress token, and
 // a time budget below clients' usual request timeout (~60 s), after which the call returns the
 // current state and a handle to poll.
-import type { ToolContext } from './index.js';
+import type { ToolContext } from './define.js';
 
 export const MAX_WAIT_SECONDS = 50;
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ModelMetadataSchema, ModelVersionRecord, ModelVersionSummary, STAGES } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './index.js';
+import { defineTool } from './define.js';
 
 const name = z.string().describe('Model name (the Vertex model ID)');
 const version = z.string().describe('Semantic version, e.g. "1.2.0"');
@@ -145,7 +145,7 @@ export const compareModelVersions = defineTool({
   name: 'compare_model_versions',
   title: 'Compare two model versions',
   description:
-    'Per-metric deltas between version_a and version_b (recorded metrics, plus live latency and error rate when both serve on one endpoint), which is better on each, and a recommendation with the numbers.',
+    'Compare version_b with version_a. An A/B test of the pair decides when one exists (basis ab_test); otherwise recorded metrics (offline, no uncertainty) plus live numbers of both serving on one endpoint, which count only when significant. Per-metric deltas, sample sizes, a recommendation with its numbers.',
   toolset: 'registry',
   kind: 'read',
   input: { name, version_a: version.describe('Baseline version'), version_b: version.describe('Candidate version') },
@@ -162,8 +162,16 @@ export const compareModelVersions = defineTool({
         relative_change: z.number().nullable(),
         direction: z.enum(['higher_is_better', 'lower_is_better']).nullable(),
         better: z.enum(['a', 'b', 'tie']).nullable(),
+        source: z.enum(['recorded', 'live']),
+        n_a: z.number().nullable(),
+        n_b: z.number().nullable(),
+        p_value: z.number().nullable(),
       }),
     ),
+    basis: z.enum(['ab_test', 'offline']),
+    ab_test: z
+      .object({ test: z.string(), state: z.string(), verdict: z.string(), sentence: z.string(), winner: z.string() })
+      .nullable(),
     winner: z.enum(['a', 'b', 'tie', 'mixed', 'unknown']),
     recommendation: z.string(),
     live_from: z
@@ -172,17 +180,11 @@ export const compareModelVersions = defineTool({
       .describe('Where live_* metrics come from; null when the versions do not serve side by side'),
   },
   async handler(args, { lib }) {
-    // Where both versions serve on one endpoint, its last hour of traffic joins the comparison.
-    let live: { endpoint: string; window_seconds: number } | null = null;
-    const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b, async (versions) => {
-      const m = await lib.monitoring.liveVersionMetrics(args.name, versions);
-      if (m) live = { endpoint: m.endpoint, window_seconds: m.window_seconds };
-      return m?.metrics ?? null;
-    });
-    const from = live as { endpoint: string; window_seconds: number } | null;
+    const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b);
+    const from = r.live_from;
     return {
-      structured: { ...r, live_from: from },
-      text: `${r.recommendation}${from ? ` (live numbers: endpoint ${from.endpoint}, last ${from.window_seconds} s)` : ''}.`,
+      structured: r,
+      text: `${r.recommendation}${from ? ` (live numbers: endpoint ${from.endpoint}, last ${from.window_seconds} s)` : ''}`,
     };
   },
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type TuningJobRecord as Job, ModelVersionSummary, TuningConfigSchema, TuningJobRecord } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { prepareDataset } from './datasets.js';
-import { defineTool } from './index.js';
+import { defineTool } from './define.js';
 import { MAX_WAIT_SECONDS, progressOf } from './progress.js';
 
 const job = z.string().describe('Tuning job ID (or full resource name)');

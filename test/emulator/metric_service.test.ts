@@ -1,8 +1,9 @@
 // Contract tests for the emulated Cloud Monitoring MetricService (ListTimeSeries over the Vertex AI
 // online-prediction metrics), through Google's official client over gRPC. The data are recorded
-// directly with recordPrediction / recordReplicas: 20,000 lognormal latencies from a seeded PRNG
-// across two deployed models, plus records around the interval's edges and in other endpoints
-// and projects.
+// directly with recordPrediction / recordReplicas: 20,000 requests with lognormal latencies from a
+// seeded PRNG across two deployed models (served requests of 1-3 instances: one record each, the
+// first carrying the request's latencies), plus records around the interval's edges and in other
+// endpoints and projects.
 import net from 'node:net';
 import { MetricServiceClient } from '@google-cloud/monitoring/build/src/v3/metric_service_client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +86,10 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
   const truth = {
     latencies: { 'dm-a': [] as number[], 'dm-b': [] as number[] },
     overheads: { 'dm-a': [] as number[], 'dm-b': [] as number[] },
+    /** Predictions (records: instances, and failed requests). */
     count: { 'dm-a': 0, 'dm-b': 0 },
+    /** Requests. */
+    requests: { 'dm-a': 0, 'dm-b': 0 },
     errors: { 'dm-a': 0, 'dm-b': 0 },
     codes: {} as Record<string, number>,
     perMinute: { 'dm-a': new Map<number, number>(), 'dm-b': new Map<number, number>() },
@@ -124,8 +128,16 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
       const r = rand();
       const responseCode = r < 0.02 ? 500 : r < 0.035 ? 429 : r < 0.06 ? 400 : 200;
       const requestBytes = 50 + Math.floor(rand() * 100);
+      // A served request has 1-3 instances: one record each, latencies on the first only.
+      const size = responseCode === 200 ? 1 + (i % 3) : 1;
       records.push(rec({ timeMs, deployedModelId: dm, latencyMs, overheadMs, responseCode, requestBytes }));
-      truth.count[dm]++;
+      for (let j = 1; j < size; j++) {
+        records.push(
+          rec({ timeMs, deployedModelId: dm, latencyMs: 0, overheadMs: 0, requestBytes, requestFirst: false }),
+        );
+      }
+      truth.count[dm] += size;
+      truth.requests[dm]++;
       truth.codes[`${dm}/${responseCode}`] = (truth.codes[`${dm}/${responseCode}`] ?? 0) + 1;
       if (responseCode >= 400) truth.errors[dm]++;
       else {
@@ -133,13 +145,14 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
         truth.overheads[dm].push(overheadMs);
       }
       const minute = Math.ceil(timeMs / 60_000);
-      truth.perMinute[dm].set(minute, (truth.perMinute[dm].get(minute) ?? 0) + 1);
-      truth.requestBytes += requestBytes;
+      truth.perMinute[dm].set(minute, (truth.perMinute[dm].get(minute) ?? 0) + size);
+      truth.requestBytes += requestBytes * size;
     }
     // The interval is (T0, T1]: a record at T0 is out, one at T1 is in.
     records.push(rec({ timeMs: T0, latencyMs: 1e5 }));
     records.push(rec({ timeMs: T1, deployedModelId: 'dm-b', latencyMs: 90, overheadMs: 1 }));
     truth.count['dm-b']++;
+    truth.requests['dm-b']++;
     truth.codes['dm-b/200'] = (truth.codes['dm-b/200'] ?? 0) + 1;
     truth.latencies['dm-b'].push(90);
     truth.overheads['dm-b'].push(1);
@@ -293,6 +306,10 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
   });
 
   describe('counts', () => {
+    it('prediction_count counts predictions (instances), not requests', async () => {
+      expect(truth.count['dm-a']).toBeGreaterThan(1.5 * truth.requests['dm-a']);
+    });
+
     it('prediction_count per deployed model matches exactly, the interval being (start, end]', async () => {
       const series = await list({ filter: filter('prediction_count', e1), aggregation: whole('ALIGN_DELTA') });
       expect(series.map((s) => [s.metric!.labels!.deployed_model_id, num(s.points![0]!.value!.int64Value)])).toEqual([
@@ -314,7 +331,7 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
       ]);
     });
 
-    it('error_count counts response codes >= 400', async () => {
+    it('error_count counts failed requests (response codes >= 400)', async () => {
       const series = await list({ filter: filter('error_count', e1), aggregation: whole('ALIGN_SUM') });
       expect(series.map((s) => [s.metric!.labels!.deployed_model_id, num(s.points![0]!.value!.int64Value)])).toEqual([
         ['dm-a', truth.errors['dm-a']],
@@ -323,7 +340,7 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
       expect(truth.errors['dm-a']).toBeGreaterThan(0);
     });
 
-    it('response_count by response_code', async () => {
+    it('response_count counts requests (first records) by response_code', async () => {
       const series = await list({
         filter: filter('response_count', e1),
         aggregation: whole('ALIGN_DELTA', 'REDUCE_SUM', [
@@ -338,6 +355,9 @@ describe('MetricService.ListTimeSeries (emulated, official client)', () => {
         ]),
       );
       expect(got).toEqual(truth.codes);
+      const requests = Object.values(got).reduce((a, b) => a + b, 0);
+      expect(requests).toBe(truth.requests['dm-a'] + truth.requests['dm-b']);
+      expect(requests).toBeLessThan(truth.count['dm-a'] + truth.count['dm-b']);
       expect(Object.keys(got).map((k) => k.split('/')[1])).toEqual(
         expect.arrayContaining(['200', '400', '429', '500']),
       );

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MetricServiceClient } from '@google-cloud/monitoring/build/src/v3/metric_service_client.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { iteratePredictions } from '../../src/emulator/predictions.js';
@@ -12,7 +14,7 @@ import { loadPredictor, type RouterArtifact } from '../../src/emulator/runtime/i
 import { fromValue, MAX_REQUEST_BYTES } from '../../src/emulator/services/prediction_service.js';
 import { toValue } from '../../src/emulator/struct.js';
 import { pickDeployedModel, routeDraw, routingSeed } from '../../src/emulator/traffic.js';
-import { expectStatus } from './grpc.js';
+import { clientOptions, expectStatus } from './grpc.js';
 import { artifact, type Clients, connect, parent, uploadLocal } from './serving.js';
 
 // No GCE metadata server here: skip google-auth's probe for it.
@@ -40,6 +42,44 @@ async function deploy(c: Clients, endpoint: string, model: string, trafficSplit?
     ...(trafficSplit ? { trafficSplit } : {}),
   });
   return (await op.promise())[0].deployedModel!;
+}
+
+/** Requests (first rows) of one endpoint, by deployed model and response code. */
+function requestCounts(emu: Emulator, endpoint: string): Record<string, number> {
+  const rows = emu.store.db
+    .prepare(
+      `SELECT deployed_model_id AS dm, response_code AS code, COUNT(*) AS n FROM predictions
+       WHERE endpoint = ? AND request_first = 1 GROUP BY deployed_model_id, response_code`,
+    )
+    .all(endpoint) as { dm: string; code: number; n: number }[];
+  return Object.fromEntries(rows.map((r) => [`${r.dm}/${r.code}`, r.n]));
+}
+
+const PREFIX = 'aiplatform.googleapis.com/prediction/online/';
+const ts = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+
+/** One metric of one endpoint over the last `windowS` seconds, summed: ints, or the distribution's count. */
+async function metricTotal(
+  metrics: MetricServiceClient,
+  endpoint: string,
+  metric: string,
+  extra = '',
+  windowS = 600,
+): Promise<number> {
+  const end = Date.now() + 1000;
+  const [series] = await metrics.listTimeSeries({
+    name: 'projects/p',
+    filter: `metric.type = "${PREFIX}${metric}" AND resource.labels.endpoint_id = "${endpoint.split('/').pop()}"${extra}`,
+    interval: { startTime: ts(end - windowS * 1000), endTime: ts(end) },
+    aggregation: { alignmentPeriod: { seconds: windowS }, perSeriesAligner: 'ALIGN_DELTA' },
+  } as any);
+  let total = 0;
+  for (const s of series) {
+    for (const p of s.points ?? []) {
+      total += p.value?.distributionValue ? Number(p.value.distributionValue.count) : Number(p.value?.int64Value);
+    }
+  }
+  return total;
 }
 
 /** Rows of one endpoint's predictions, by deployed model and response code. */
@@ -128,9 +168,39 @@ describe('PredictionService.Predict (emulated, official client)', () => {
         request_bytes: JSON.stringify(fromValue(instances[i])).length,
         response_bytes: JSON.stringify(p).length,
       });
-      expect(row.latency_ms as number).toBeGreaterThanOrEqual(0);
-      expect(row.overhead_ms as number).toBeGreaterThanOrEqual(0);
+      // The request's latencies are on its first row; the other rows carry none.
+      expect(row.request_first).toBe(i === 0 ? 1 : 0);
+      if (i === 0) {
+        expect(row.latency_ms as number).toBeGreaterThan(0);
+        expect(row.overhead_ms as number).toBeGreaterThan(0);
+      } else {
+        expect([row.latency_ms, row.overhead_ms]).toEqual([0, 0]);
+      }
     });
+  });
+
+  it('counts a Predict with 5 instances as 1 response, 5 predictions and 1 latency value', async () => {
+    const name = await createEndpoint(c, 'five-instances');
+    const dm = (await deploy(c, name, modelA)).id!;
+    const [res] = await c.predictions.predict({
+      endpoint: name,
+      instances: Array.from({ length: 5 }, (_, i) => toValue(`coder task number ${i}`)),
+    });
+    expect(res.predictions).toHaveLength(5);
+    const metrics = new MetricServiceClient(clientOptions(emu) as any);
+    try {
+      expect(await metricTotal(metrics, name, 'response_count')).toBe(1);
+      expect(await metricTotal(metrics, name, 'prediction_count')).toBe(5);
+      expect(await metricTotal(metrics, name, 'error_count')).toBe(0);
+      for (const lt of ['model', 'overhead', 'total']) {
+        expect(
+          await metricTotal(metrics, name, 'prediction_latencies', ` AND metric.labels.latency_type = "${lt}"`),
+        ).toBe(1);
+      }
+      expect(requestCounts(emu, name)).toEqual({ [`${dm}/200`]: 1 });
+    } finally {
+      await metrics.close();
+    }
   });
 
   it('adds the output distribution when parameters ask for it', async () => {
@@ -190,13 +260,15 @@ describe('PredictionService.Predict (emulated, official client)', () => {
     );
   });
 
-  it('records exactly the requests sent: a row per instance, and a 400 row per refused request', async () => {
+  it('records exactly the requests sent: a row per instance, the first of each request marked, and a 400 row per refused request', async () => {
     const name = await createEndpoint(c, 'records');
     const a = (await deploy(c, name, modelA)).id!;
     const b = (await deploy(c, name, modelB, { '0': 40 })).id!;
     const expected: Record<string, number> = {};
+    const requests: Record<string, number> = {};
     const add = (key: string, k: number) => {
       expected[key] = (expected[key] ?? 0) + k;
+      requests[key] = (requests[key] ?? 0) + 1;
     };
     for (let i = 0; i < 60; i++) {
       const size = 1 + (i % 4);
@@ -214,10 +286,27 @@ describe('PredictionService.Predict (emulated, official client)', () => {
       add(`${pickDeployedModel({ [a]: 60, [b]: 40 }, routeDraw(seed, 61 + i))}/400`, 1);
     }
     expect(rowCounts(emu, name)).toEqual(expected);
+    expect(requestCounts(emu, name)).toEqual(requests);
     // Timestamps are the request times; the monitoring reader sees every row.
     const all = [...iteratePredictions(emu.store, name, 0, Date.now() + 1000)];
     expect(all).toHaveLength(Object.values(expected).reduce((s, k) => s + k, 0));
-    expect(all.filter((r) => r.responseCode === 400).every((r) => r.input === null && r.latencyMs === 0)).toBe(true);
+    expect(all.filter((r) => r.requestFirst)).toHaveLength(65);
+    expect(all.filter((r) => !r.requestFirst).every((r) => r.latencyMs === 0 && r.overheadMs === 0)).toBe(true);
+    expect(
+      all.filter((r) => r.responseCode === 400).every((r) => r.input === null && r.latencyMs === 0 && r.requestFirst),
+    ).toBe(true);
+    // Monitoring counts requests in response_count, predictions in prediction_count.
+    const metrics = new MetricServiceClient(clientOptions(emu) as any);
+    try {
+      expect(await metricTotal(metrics, name, 'response_count')).toBe(65);
+      expect(await metricTotal(metrics, name, 'error_count')).toBe(5);
+      expect(await metricTotal(metrics, name, 'prediction_count')).toBe(60 * 2.5 + 5);
+      expect(
+        await metricTotal(metrics, name, 'prediction_latencies', ' AND metric.labels.latency_type = "model"'),
+      ).toBe(60);
+    } finally {
+      await metrics.close();
+    }
   });
 
   it('refuses empty, oversized and unreadable requests with INVALID_ARGUMENT naming the rule', async () => {
@@ -309,6 +398,46 @@ describe('PredictionService.Predict (emulated, official client)', () => {
 });
 
 describe('PredictionService after a restart (temp data dir)', () => {
+  it('adds request_first to a predictions table from before it: old rows count as one request each', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-predict-old-'));
+    try {
+      // The predictions table as earlier versions created it.
+      const db = new Database(path.join(dataDir, 'emulator.sqlite'));
+      db.exec(`
+        CREATE TABLE predictions (
+          id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, endpoint TEXT NOT NULL,
+          deployed_model_id TEXT NOT NULL, model TEXT NOT NULL, latency_ms REAL NOT NULL,
+          overhead_ms REAL NOT NULL, response_code INTEGER NOT NULL, request_bytes INTEGER NOT NULL,
+          response_bytes INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+          input TEXT, output TEXT);`);
+      const old = endpointName('old');
+      const insert = db.prepare(
+        `INSERT INTO predictions (time_ms, endpoint, deployed_model_id, model, latency_ms, overhead_ms, response_code,
+           request_bytes, response_bytes, input_tokens, output_tokens, input, output)
+         VALUES (?, ?, 'dm-old', 'm@1', 5, 1, 200, 10, 10, 1, 1, 'x', 'y')`,
+      );
+      for (let i = 0; i < 3; i++) insert.run(Date.now() - 1000 * (i + 1), old);
+      db.close();
+
+      const emu = await startEmulator({ dataDir });
+      const metrics = new MetricServiceClient(clientOptions(emu) as any);
+      try {
+        const columns = emu.store.db.prepare('PRAGMA table_info(predictions)').all() as { name: string }[];
+        expect(columns.map((col) => col.name)).toContain('request_first');
+        expect(await metricTotal(metrics, old, 'response_count')).toBe(3);
+        expect(await metricTotal(metrics, old, 'prediction_count')).toBe(3);
+        expect(
+          await metricTotal(metrics, old, 'prediction_latencies', ' AND metric.labels.latency_type = "model"'),
+        ).toBe(3);
+      } finally {
+        await metrics.close();
+        await emu.close();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('loads predictors lazily, and answers INTERNAL (recorded as 500) when an artifact has gone', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-predict-'));
     try {

@@ -55,11 +55,14 @@ afterAll(async () => {
 });
 
 describe('stats and metrics', () => {
-  it('counts exactly the predictions sent, per version, with latency percentiles', async () => {
+  it('counts exactly the requests and predictions sent, per version, with latency percentiles', async () => {
     const stats = await s.ok('get_endpoint_stats', { endpoint: 'mon-ep', window_seconds: 600 });
-    const requests = stats.versions.map((v: any) => v.requests);
-    expect(requests.reduce((a: number, b: number) => a + b, 0)).toBe(200);
-    expect(stats.total.requests).toBe(200);
+    // 40 Predict requests of 5 instances: Vertex routes and counts requests; predictions apart.
+    const sum = (k: string) => stats.versions.reduce((a: number, v: any) => a + v[k], 0);
+    expect(sum('requests')).toBe(40);
+    expect(sum('instances')).toBe(200);
+    expect(stats.total.requests).toBe(40);
+    expect(stats.total.instances).toBe(200);
     expect(stats.total.errors).toBe(0);
     for (const v of stats.versions) {
       if (v.requests === 0) continue;
@@ -70,23 +73,32 @@ describe('stats and metrics', () => {
     }
     expect(stats.versions.map((v: any) => v.traffic_percent).sort()).toEqual([20, 80]);
     const perf = await s.ok('get_metrics', { endpoint: endpointId, kind: 'performance', window_seconds: 600 });
-    expect(perf.metrics.endpoint.requests).toBe(200);
+    expect(perf.metrics.endpoint.requests).toBe(40);
+    expect(perf.metrics.endpoint.instances).toBe(200);
     expect(perf.metrics.endpoint.error_rate).toBe(0);
     expect(perf.metrics.duty_cycle).toBeNull();
     expect(perf.metrics.reasons.duty_cycle).toContain('accelerator');
   });
 
-  it('adds live latency and error rate to a comparison of versions serving side by side', async () => {
+  it('adds tested live numbers to a comparison of versions serving side by side, labelled offline', async () => {
     const c = await s.ok('compare_model_versions', { name: 'router', version_a: '1.0.0', version_b: '1.1.0' });
     expect(c.live_from).toEqual({ endpoint: endpointId, window_seconds: 3600 });
+    expect(c.basis).toBe('offline');
+    expect(c.recommendation).toMatch(/^Offline comparison \(recorded metrics carry no sample size or uncertainty/);
     const names = c.metrics.map((m: any) => m.metric);
     expect(names).toEqual(
-      expect.arrayContaining(['live_latency_p95_ms', 'live_error_rate', 'live_requests', 'validation_accuracy']),
+      expect.arrayContaining(['live_latency_p95_ms', 'live_latency_mean_ms', 'live_error_rate', 'validation_accuracy']),
     );
-    const req = c.metrics.find((m: any) => m.metric === 'live_requests');
-    expect(req.a + req.b).toBe(200);
-    expect(req.direction).toBeNull();
-    expect(c.metrics.find((m: any) => m.metric === 'live_latency_p95_ms').direction).toBe('lower_is_better');
+    const err = c.metrics.find((m: any) => m.metric === 'live_error_rate');
+    expect(err).toMatchObject({ source: 'live', direction: 'lower_is_better' });
+    expect(err.n_a + err.n_b).toBe(40); // requests, not instances
+    // Both error-free: no difference, so no winner on it.
+    expect(err.better).toBe('tie');
+    const mean = c.metrics.find((m: any) => m.metric === 'live_latency_mean_ms');
+    expect(mean.p_value).toBeGreaterThanOrEqual(0);
+    expect(mean.better === 'tie').toBe(mean.p_value >= 0.05);
+    const recorded = c.metrics.find((m: any) => m.metric === 'validation_accuracy');
+    expect(recorded).toMatchObject({ source: 'recorded', n_a: null, p_value: null });
   });
 
   it('prices the emulator at zero and shows the Vertex equivalent', async () => {
@@ -257,6 +269,6 @@ describe('dashboards and resources', () => {
     for (let i = 0; i < 30 && !updates.length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(updates).toContain(uri);
     const read = await s.client.readResource({ uri });
-    expect(JSON.parse((read.contents[0] as { text: string }).text).total.requests).toBe(201);
+    expect(JSON.parse((read.contents[0] as { text: string }).text).total.requests).toBe(41);
   });
 });

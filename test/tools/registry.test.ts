@@ -159,7 +159,11 @@ describe('metrics and comparison', () => {
     await upload('1.1.0', { performance_metrics: { accuracy: 0.84, latency_p95_ms: 150 } });
     const c = await s.ok('compare_model_versions', { name: 'router', version_a: '1.0.0', version_b: '1.1.0' });
     expect(c.winner).toBe('b');
-    expect(c.recommendation).toBe('Promote 1.1.0: it is 5.0% more accurate and 25.0% faster at p95 than 1.0.0');
+    expect(c.basis).toBe('offline');
+    expect(c.ab_test).toBeNull();
+    expect(c.recommendation).toBe(
+      'Offline comparison (recorded metrics carry no sample size or uncertainty; live differences count only when significant at 95%): Promote 1.1.0: it is 5.0% more accurate and 25.0% faster at p95 than 1.0.0.',
+    );
     const acc = c.metrics.find((m: any) => m.metric === 'accuracy');
     expect(acc.delta).toBeCloseTo(0.04, 10);
     expect(acc.relative_change).toBeCloseTo(0.05, 10);

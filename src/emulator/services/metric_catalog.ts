@@ -17,10 +17,14 @@ export type LatencyType = (typeof LATENCY_TYPES)[number];
 export type MetricSource =
   /**
    * A sum over the prediction records (SQL): `sum` is the summed column ('1' counts records), `where`
-   * selects the records, `byResponseCode` adds the response_code label.
+   * selects the records (`request_first = 1`: one record per request), `byResponseCode` adds the
+   * response_code label.
    */
   | { kind: 'count'; sum: '1' | 'request_bytes' | 'response_bytes'; where?: string; byResponseCode?: boolean }
-  /** A latency distribution per latency_type, from served predictions (response code < 400). */
+  /**
+   * A latency distribution per latency_type, one value per served request (response code < 400,
+   * first record of the request: it carries the request's latencies).
+   */
   | { kind: 'latency' }
   /** A gauge sampled from the replica events. */
   | { kind: 'replicas' }
@@ -50,7 +54,9 @@ export const METRICS: MetricDef[] = [
     valueType: 'INT64',
     unit: '1',
     displayName: 'Number of predictions',
-    description: 'Number of online predictions: one per instance served, one per failed request.',
+    description:
+      'Number of online predictions: one per instance served, one per failed request. A request of n instances ' +
+      'counts n; use response_count for requests.',
     labels: [DEPLOYED_MODEL],
     source: { kind: 'count', sum: '1' },
   },
@@ -60,9 +66,9 @@ export const METRICS: MetricDef[] = [
     valueType: 'INT64',
     unit: '1',
     displayName: 'Number of prediction errors',
-    description: 'Number of failed online prediction requests (response code >= 400).',
+    description: 'Number of failed online prediction requests (response code >= 400), one per request.',
     labels: [DEPLOYED_MODEL],
-    source: { kind: 'count', sum: '1', where: 'response_code >= 400' },
+    source: { kind: 'count', sum: '1', where: 'response_code >= 400 AND request_first = 1' },
   },
   {
     type: `${METRIC_PREFIX}response_count`,
@@ -70,9 +76,10 @@ export const METRICS: MetricDef[] = [
     valueType: 'INT64',
     unit: '1',
     displayName: 'Response count',
-    description: 'Number of online prediction responses, by response code.',
+    description:
+      'Number of online prediction responses, by response code: one per request, whatever its number of instances.',
     labels: [DEPLOYED_MODEL, { key: 'response_code', description: 'The HTTP response code, e.g. "200".' }],
-    source: { kind: 'count', sum: '1', byResponseCode: true },
+    source: { kind: 'count', sum: '1', where: 'request_first = 1', byResponseCode: true },
   },
   {
     type: `${METRIC_PREFIX}prediction_latencies`,
@@ -81,8 +88,9 @@ export const METRICS: MetricDef[] = [
     unit: 'ms',
     displayName: 'Prediction latencies',
     description:
-      'Latency of served online predictions (response code < 400) in ms: latency_type "model" is the time in ' +
-      'inference, "overhead" the time around it, "total" their sum.',
+      'Latency of served online prediction requests (response code < 400) in ms, one value per request: ' +
+      'latency_type "model" is the time in inference (all the request\'s instances), "overhead" the time around ' +
+      'it, "total" their sum.',
     labels: [DEPLOYED_MODEL, { key: 'latency_type', description: 'One of "model", "overhead" or "total".' }],
     source: { kind: 'latency' },
   },

@@ -226,7 +226,8 @@ function accumulatePredictions(store: Store, f: ResolvedFilter, plan: Plan): Slo
     if (src.kind === 'latency') {
       const types = LATENCY_TYPES.filter((t) => passes(f, 'metric.labels.latency_type', t));
       if (!types.length) continue;
-      const where = 'response_code < 400';
+      // One value per request: its first record carries the request's latencies.
+      const where = 'response_code < 400 AND request_first = 1';
       const byDm = new Map<string, Slot[] | null>();
       const slotsOf = (dm: string) => {
         let ss = byDm.get(dm);

@@ -8,7 +8,8 @@
 // array). The endpoint is never sent per row: the distinct endpoints come from a skip-scan of the
 // (endpoint, time_ms) index, are filtered on their resource labels, and each is read with an index
 // range scan. This file reads the columns recordPrediction() writes; the MetricService tests fail
-// if they change.
+// if they change. Request-level metrics add `request_first = 1` to the scan's condition (one more
+// column test per row, no extra argument).
 import type { Store } from '../store.js';
 
 export interface EndpointName {

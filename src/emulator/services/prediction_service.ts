@@ -10,20 +10,30 @@
 // container ignores parameters it does not define.
 // Each prediction is {output, confidence, prediction_id, via}; prediction_id is the id of its row
 // in the predictions table (one row per instance), which monitoring and feedback refer to.
+// The request is the unit Vertex counts and times: its first row has request_first = 1 and carries
+// the request's model latency (the instances' inference time summed) and overhead (the time around
+// it); its other rows have request_first = 0 and latencies 0.
 // Failed requests are recorded too, one row per request: 400 for requests the model refuses (bad
 // instances, payload over the limit), 500 when the model cannot serve.
+// Per-deployed-model faults (`--faults latency[<display name>]=40ms,errors[<display name>]=0.2`,
+// ../faults.ts) apply after routing: the latency is waited inside the model (so it is part of the
+// recorded model latency), an injected error is a 500 like a model that cannot serve.
 import { performance } from 'node:perf_hooks';
 import { status } from '@grpc/grpc-js';
 import type { Autoscaler } from '../autoscaler.js';
 import { failedPrecondition, invalidArgument, RpcError } from '../errors.js';
+import type { FaultInjector } from '../faults.js';
 import type { ServiceImpl } from '../host.js';
 import type { ServiceContext } from '../index.js';
 import { ensurePredictionTables, type PredictionRecord, recordPrediction } from '../predictions.js';
 import type { Prediction, Predictor } from '../runtime/index.js';
-import { toValue } from '../struct.js';
+import { fromValue, toValue } from '../struct.js';
 import { pickDeployedModel, routeDraw, routingSeed, splitSum } from '../traffic.js';
 import { loadServable, type PredictorCache } from './endpoint_runtime.js';
 import { EndpointRepo, routeCounter } from './endpoint_store.js';
+
+/** Re-exported: the Value -> JSON conversion lives in ../struct.ts. */
+export { fromValue };
 
 /** Vertex AI's online prediction request limit: 1.5 MB ("Request payload size exceeds the limit: 1572864 bytes."). */
 export const MAX_REQUEST_BYTES = 1_572_864;
@@ -36,10 +46,10 @@ const ACCEPTED =
 
 export function createPredictionService(
   ctx: ServiceContext,
-  deps: { autoscaler: Autoscaler; predictors: PredictorCache },
+  deps: { autoscaler: Autoscaler; predictors: PredictorCache; faults?: FaultInjector },
 ): ServiceImpl {
   const { store, gcs } = ctx;
-  const { autoscaler, predictors } = deps;
+  const { autoscaler, predictors, faults } = deps;
   ensurePredictionTables(store);
   const repo = new EndpointRepo(store);
   const nextPredictionId = store.db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS next FROM predictions');
@@ -61,6 +71,8 @@ export function createPredictionService(
     const dm = ep.deployedModels.find((d) => d.id === deployedModelId);
     const serving = ep._serving[deployedModelId];
     if (!dm || !serving) throw new RpcError(status.INTERNAL, `deployed model ${deployedModelId} has no serving state`);
+    // Drawn right after routing, synchronously: fault draws follow the routing order.
+    const fault = faults?.forModel(dm.displayName);
     const done = autoscaler.begin(endpointName, deployedModelId);
     const base = { timeMs, endpoint: endpointName, deployedModelId, model: serving.modelVersion };
     const fail = (code: 400 | 500, requestBytes: number): void => {
@@ -110,15 +122,23 @@ export function createPredictionService(
 
       // 2. The model: loaded once per version (LRU), then run per instance.
       const predictions: Prediction[] = [];
-      const latencies: number[] = [];
+      let modelMs = 0;
       try {
         const predictor: Predictor =
           predictors.peek(serving.cacheKey) ??
           (await predictors.get(serving.cacheKey, () => loadServable(gcs, serving.modelVersion, serving.artifactUri)));
+        if (fault && fault.latencyMs > 0) {
+          const t = performance.now();
+          await new Promise((r) => setTimeout(r, fault.latencyMs));
+          modelMs += performance.now() - t;
+        }
+        if (fault?.fail) {
+          throw new Error(`injected fault errors[${dm.displayName}] (--faults)`);
+        }
         for (const text of texts) {
           const t = performance.now();
           predictions.push(predictor.predict(text));
-          latencies.push(performance.now() - t);
+          modelMs += performance.now() - t;
         }
       } catch (err) {
         fail(500, requestBytes);
@@ -128,9 +148,9 @@ export function createPredictionService(
         );
       }
 
-      // 3. One row per instance (its id is the prediction_id), then the response.
-      const runtimeMs = latencies.reduce((s, x) => s + x, 0);
-      const overheadEach = Math.max(0, performance.now() - started - runtimeMs) / texts.length;
+      // 3. One row per instance (its id is the prediction_id), then the response. The request's
+      // latencies go on its first row.
+      const overheadMs = Math.max(0, performance.now() - started - modelMs);
       const bodies = store.tx(() => {
         const first = (nextPredictionId.get() as { next: number }).next;
         return predictions.map((p, i) => {
@@ -143,8 +163,9 @@ export function createPredictionService(
           if (includeDistribution) body.distribution = p.distribution;
           const record: PredictionRecord = {
             ...base,
-            latencyMs: latencies[i]!,
-            overheadMs: overheadEach,
+            requestFirst: i === 0,
+            latencyMs: i === 0 ? modelMs : 0,
+            overheadMs: i === 0 ? overheadMs : 0,
             responseCode: 200,
             requestBytes: Buffer.byteLength(JSON.stringify(plain[i])),
             responseBytes: Buffer.byteLength(JSON.stringify(body)),
@@ -192,27 +213,4 @@ export function instanceText(instance: unknown, i: number): string {
   }
   const kind = instance === null ? 'null' : Array.isArray(instance) ? 'a list' : `a ${typeof instance}`;
   throw invalidArgument(`instances[${i}] is ${kind}; ${ACCEPTED}`);
-}
-
-/** google.protobuf.Value (proto-loader object form, oneofs) -> plain JSON. */
-export function fromValue(v: unknown): unknown {
-  if (!v || typeof v !== 'object') return null;
-  const value = v as Record<string, any>;
-  const kind: string | undefined = value.kind ?? Object.keys(value).find((k) => k.endsWith('Value'));
-  switch (kind) {
-    case 'numberValue':
-      return value.numberValue;
-    case 'stringValue':
-      return value.stringValue;
-    case 'boolValue':
-      return value.boolValue;
-    case 'structValue':
-      return Object.fromEntries(
-        Object.entries((value.structValue?.fields ?? {}) as Record<string, unknown>).map(([k, x]) => [k, fromValue(x)]),
-      );
-    case 'listValue':
-      return ((value.listValue?.values ?? []) as unknown[]).map(fromValue);
-    default:
-      return null;
-  }
 }

@@ -12,7 +12,10 @@ const BY_VERSION = 'metric.label.deployed_model_id';
 
 export interface VersionPerformance {
   deployed_model_id: string;
+  /** Predict requests (response_count): Vertex routes and counts per request. */
   requests: number;
+  /** Predictions (prediction_count): one per instance, one per failed request. */
+  instances: number;
   errors: number;
   error_rate: number | null;
   throughput_rps: number;
@@ -87,9 +90,9 @@ export class PerformanceQueries {
     return out;
   }
 
-  /** Predictions served on an endpoint in the window (one Cloud Monitoring query). */
+  /** Predict requests served on an endpoint in the window (one Cloud Monitoring query). */
   async requestCount(endpointId: string, windowSeconds: number): Promise<number> {
-    const counts = await this.query(endpointId, 'prediction_count', windowSeconds, 'ALIGN_DELTA', 'REDUCE_SUM', {
+    const counts = await this.query(endpointId, 'response_count', windowSeconds, 'ALIGN_DELTA', 'REDUCE_SUM', {
       group: false,
     });
     return counts.get('all') ?? 0;
@@ -137,26 +140,30 @@ export class PerformanceQueries {
         extraFilter: latency,
         newestOnly: true,
       });
-    const [req, reqAll, err, errAll, p50, p95, p99, p50All, p95All, p99All, replicas] = await Promise.all([
-      counts('prediction_count', true),
-      counts('prediction_count', false),
-      counts('error_count', true),
-      counts('error_count', false),
-      pct(50, true),
-      pct(95, true),
-      pct(99, true),
-      pct(50, false),
-      pct(95, false),
-      pct(99, false),
-      // The newest replica count: the maximum over the last minute.
-      this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
-        group: true,
-        newestOnly: true,
-      }),
-    ]);
+    const [req, reqAll, inst, instAll, err, errAll, p50, p95, p99, p50All, p95All, p99All, replicas] =
+      await Promise.all([
+        counts('response_count', true),
+        counts('response_count', false),
+        counts('prediction_count', true),
+        counts('prediction_count', false),
+        counts('error_count', true),
+        counts('error_count', false),
+        pct(50, true),
+        pct(95, true),
+        pct(99, true),
+        pct(50, false),
+        pct(95, false),
+        pct(99, false),
+        // The newest replica count: the maximum over the last minute.
+        this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
+          group: true,
+          newestOnly: true,
+        }),
+      ]);
     const row = (
       id: string,
       r: Map<string, number>,
+      n: Map<string, number>,
       e: Map<string, number>,
       a: Map<string, number>[],
       key = id,
@@ -166,6 +173,7 @@ export class PerformanceQueries {
       return {
         deployed_model_id: id,
         requests,
+        instances: n.get(key) ?? 0,
         errors,
         error_rate: requests ? errors / requests : null,
         throughput_rps: requests / windowSeconds,
@@ -177,10 +185,10 @@ export class PerformanceQueries {
       };
     };
     const versions = deployedIds.map((id) => ({
-      ...row(id, req, err, [p50, p95, p99]),
+      ...row(id, req, inst, err, [p50, p95, p99]),
       replicas: replicas.get(id) ?? null,
     }));
-    const all = row('all', reqAll, errAll, [p50All, p95All, p99All], 'all');
+    const all = row('all', reqAll, instAll, errAll, [p50All, p95All, p99All], 'all');
     const knownReplicas = versions.map((v) => v.replicas).filter((r): r is number => r !== null);
     const reasons: Record<string, string> = {
       duty_cycle: 'accelerator duty cycle is reported only for deployments with accelerators; none was measured',
@@ -198,6 +206,100 @@ export class PerformanceQueries {
       reasons,
     };
   }
+
+  /**
+   * Per deployed model over exactly (startMs, endMs]: requests and failed requests (response_count
+   * by response code) and the pooled model-latency distribution. One alignment period spanning the
+   * whole interval, so nothing before startMs is counted (Cloud Monitoring's shortest period is
+   * 60 s: endMs must be at least startMs + 60 s; real Vertex resolves the edges to the minute).
+   */
+  async armTraffic(endpointId: string, startMs: number, endMs: number): Promise<Map<string, ArmTraffic>> {
+    const client = await this.clients.monitoring();
+    const seconds = Math.max(60, Math.ceil((endMs - startMs) / 1000));
+    const interval = { startTime: ts(endMs - seconds * 1000), endTime: ts(endMs) };
+    const base = `resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "${endpointId}"`;
+    const read = (metric: string, extra: string, groupBy: string[]) =>
+      callVertex(
+        `read ${metric}`,
+        () =>
+          client.listTimeSeries({
+            name: `projects/${this.clients.backend.project}`,
+            filter: `metric.type = "${PREFIX}${metric}" AND ${base}${extra}`,
+            interval,
+            aggregation: {
+              alignmentPeriod: { seconds },
+              perSeriesAligner: 'ALIGN_DELTA' as never,
+              crossSeriesReducer: 'REDUCE_SUM' as never,
+              groupByFields: groupBy,
+            },
+          }),
+        { idempotent: true },
+      );
+    const [[responses], [latencies]] = await Promise.all([
+      read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
+      read('prediction_latencies', ' AND metric.labels.latency_type = "model"', [BY_VERSION]),
+    ]);
+    const out = new Map<string, ArmTraffic>();
+    const arm = (id: string) => {
+      let a = out.get(id);
+      if (!a) {
+        a = { requests: 0, errors: 0, latency: null };
+        out.set(id, a);
+      }
+      return a;
+    };
+    for (const s of responses as ITimeSeries[]) {
+      const a = arm(String(s.metric?.labels?.deployed_model_id ?? ''));
+      const n = (s.points ?? []).reduce((x, p) => x + num(p.value), 0);
+      a.requests += n;
+      if (Number(s.metric?.labels?.response_code ?? 200) >= 400) a.errors += n;
+    }
+    for (const s of latencies as ITimeSeries[]) {
+      const d = s.points?.[0]?.value?.distributionValue;
+      if (d) arm(String(s.metric?.labels?.deployed_model_id ?? '')).latency = toHistogramSummary(d);
+    }
+    return out;
+  }
+}
+
+export interface LatencySummary {
+  count: number;
+  mean_ms: number;
+  /** Sample variance (sum of squared deviations / (count - 1)); 0 with one value. */
+  variance: number;
+  /** Bucket upper bounds and counts (counts.length = bounds.length + 1; the last is the overflow). */
+  histogram: { bounds: number[]; counts: number[] };
+}
+
+export interface ArmTraffic {
+  requests: number;
+  errors: number;
+  latency: LatencySummary | null;
+}
+
+/** A google.api.Distribution as count, mean, variance and a histogram with explicit bounds. */
+function toHistogramSummary(d: google.api.IDistribution): LatencySummary | null {
+  const count = Number(d.count ?? 0);
+  if (!count) return null;
+  const o = d.bucketOptions ?? {};
+  let bounds: number[] = [];
+  if (o.exponentialBuckets) {
+    const { numFiniteBuckets = 0, growthFactor = 2, scale = 1 } = o.exponentialBuckets;
+    bounds = Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(scale) * Number(growthFactor) ** i);
+  } else if (o.linearBuckets) {
+    const { numFiniteBuckets = 0, width = 1, offset = 0 } = o.linearBuckets;
+    bounds = Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(offset) + Number(width) * i);
+  } else if (o.explicitBuckets) {
+    bounds = (o.explicitBuckets.bounds ?? []).map(Number);
+  }
+  // Trailing empty buckets may be omitted: pad to one count per bucket.
+  const counts = Array.from({ length: bounds.length + 1 }, (_, i) => Number(d.bucketCounts?.[i] ?? 0));
+  return {
+    count,
+    mean_ms: Number(d.mean ?? 0),
+    variance: count > 1 ? Number(d.sumOfSquaredDeviation ?? 0) / (count - 1) : 0,
+    histogram: { bounds, counts },
+  };
 }
 
 function ts(ms: number) {

@@ -20,7 +20,12 @@ export class ServedLog {
         id INTEGER PRIMARY KEY, prediction_id TEXT, endpoint TEXT NOT NULL, deployed_model_id TEXT NOT NULL,
         version TEXT, input TEXT, output TEXT, at_ms INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS served_by_endpoint_time ON served (endpoint, at_ms);
-      CREATE INDEX IF NOT EXISTS served_by_prediction ON served (prediction_id);`);
+      CREATE INDEX IF NOT EXISTS served_by_prediction ON served (prediction_id);
+      CREATE INDEX IF NOT EXISTS feedback_by_prediction ON feedback (prediction_id);`);
+    // request_id groups the instances of one Predict call: Vertex routes per request, so A/B
+    // statistics treat the request as the unit (added to ledgers written before it existed).
+    const columns = ledger.db.prepare('PRAGMA table_info(served)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'request_id')) ledger.db.exec('ALTER TABLE served ADD COLUMN request_id TEXT');
   }
 
   /** Records predictions; those without an id from the backend get `lib-<n>`. Returns the ids. */
@@ -33,12 +38,15 @@ export class ServedLog {
     outputs: (string | null)[];
   }): string[] {
     const insert = this.ledger.db.prepare(
-      'INSERT INTO served (prediction_id, endpoint, deployed_model_id, version, input, output, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO served (prediction_id, endpoint, deployed_model_id, version, input, output, at_ms, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const fix = this.ledger.db.prepare('UPDATE served SET prediction_id = ? WHERE id = ?');
+    const setRequest = this.ledger.db.prepare('UPDATE served SET request_id = ? WHERE id >= ? AND id <= ?');
     const now = Date.now();
-    return this.ledger.db.transaction(() =>
-      rows.inputs.map((input, i) => {
+    return this.ledger.db.transaction(() => {
+      let first = 0;
+      let last = 0;
+      const ids = rows.inputs.map((input, i) => {
         const given = rows.prediction_ids[i];
         const r = insert.run(
           given ?? null,
@@ -48,13 +56,53 @@ export class ServedLog {
           clip(input),
           clip(rows.outputs[i] ?? null),
           now,
+          null,
         );
+        last = Number(r.lastInsertRowid);
+        if (i === 0) first = last;
         if (given) return given;
         const id = `lib-${r.lastInsertRowid}`;
         fix.run(id, r.lastInsertRowid);
         return id;
-      }),
-    )();
+      });
+      // The request is named by its first row.
+      if (ids.length) setRequest.run(`r${first}`, first, last);
+      return ids;
+    })();
+  }
+
+  /**
+   * Per-request sums of one outcome over the feedback on predictions a deployed model served in
+   * (fromMs, toMs]: x = correct answers (or summed scores), y = labelled (or scored) instances, per
+   * request; the newest feedback on a prediction counts. What the A/B statistics' delta method needs.
+   */
+  outcomeSums(
+    endpoint: string,
+    deployedModelId: string,
+    outcome: 'correct' | 'score',
+    fromMs: number,
+    toMs: number,
+  ): { n: number; sx: number; sy: number; sxx: number; syy: number; sxy: number } {
+    const row = this.ledger.db
+      .prepare(
+        `SELECT COUNT(*) AS n, TOTAL(x) AS sx, TOTAL(y) AS sy, TOTAL(x * x) AS sxx, TOTAL(y * y) AS syy,
+           TOTAL(x * y) AS sxy
+         FROM (
+           SELECT TOTAL(f.${outcome}) AS x, COUNT(*) AS y FROM served s
+           JOIN feedback f ON f.id = (
+             SELECT MAX(id) FROM feedback WHERE prediction_id = s.prediction_id AND ${outcome} IS NOT NULL)
+           WHERE s.endpoint = ? AND s.deployed_model_id = ? AND s.at_ms > ? AND s.at_ms <= ?
+           GROUP BY COALESCE(s.request_id, s.id))`,
+      )
+      .get(endpoint, deployedModelId, fromMs, toMs) as {
+      n: number;
+      sx: number;
+      sy: number;
+      sxx: number;
+      syy: number;
+      sxy: number;
+    };
+    return row;
   }
 
   get(predictionId: string): ServedPrediction | undefined {

@@ -48,6 +48,11 @@ export interface QualityReport {
     deployed_model_id: string;
     version: string | null;
     served: number;
+    /** Share of labelled predictions of this version marked correct; null when none is labelled. */
+    accuracy: number | null;
+    labelled: number;
+    mean_score: number | null;
+    scored: number;
     output_drift: DriftOutcome | null;
     input_drift: DriftOutcome | null;
   }[];
@@ -62,6 +67,8 @@ const words = (s: string) => s.toLowerCase().match(WORD) ?? [];
 export class VertexAIMonitoring {
   /** Relays the background evaluator's 'fired' and 'cleared' events (servers listen here). */
   readonly alerts = new EventEmitter().setMaxListeners(0);
+  /** 'feedback' (endpoint id) after each recorded feedback: A/B test resources listen. */
+  readonly events = new EventEmitter().setMaxListeners(0);
   private readonly perf: PerformanceQueries;
   private _ledger?: Ledger;
   private _served?: ServedLog;
@@ -228,6 +235,12 @@ export class VertexAIMonitoring {
 
   /** Feedback on a prediction this library served (by id), or on an input. */
   recordFeedback(input: FeedbackInput & { prediction_id?: string | number | null }) {
+    const r = this.storeFeedback(input);
+    this.events.emit('feedback', r.endpoint);
+    return r;
+  }
+
+  private storeFeedback(input: FeedbackInput & { prediction_id?: string | number | null }) {
     let correct = input.correct ?? null;
     if (input.prediction_id !== undefined && input.prediction_id !== null) {
       const served = this.served.get(String(input.prediction_id));
@@ -303,10 +316,20 @@ export class VertexAIMonitoring {
           `${d.name ?? d.deployed_model_id} ${d.version ?? ''} records no training dataset`;
       const outs = rows.map((r) => r.output).filter((x): x is string => x !== null);
       const ins = rows.flatMap((r) => (r.input ? words(r.input) : []));
+      const now = Date.now();
+      const right = this.served.outcomeSums(e.endpoint, d.deployed_model_id, 'correct', since, now);
+      const scores = this.served.outcomeSums(e.endpoint, d.deployed_model_id, 'score', since, now);
+      if (!right.sy)
+        reasons[`accuracy_${d.deployed_model_id}`] =
+          `no feedback with correct=true/false on ${d.name ?? ''} ${d.version ?? d.deployed_model_id} in the window`;
       versions.push({
         deployed_model_id: d.deployed_model_id,
         version: d.version,
         served: rows.length,
+        accuracy: right.sy ? right.sx / right.sy : null,
+        labelled: right.sy,
+        mean_score: scores.sy ? scores.sx / scores.sy : null,
+        scored: scores.sy,
         output_drift: training ? drift({ training: training.outputs, serving: outs }) : null,
         input_drift: training ? drift({ training: training.inputs.flatMap(words), serving: ins }) : null,
       });
@@ -319,37 +342,6 @@ export class VertexAIMonitoring {
       toxicity: null,
       reasons,
     };
-  }
-
-  /**
-   * Live numbers for versions of one model served side by side on an endpoint (the last hour):
-   * p50/p95 latency and error rate per version, where each served traffic. null when no endpoint
-   * serves all of them.
-   */
-  async liveVersionMetrics(name: string, versions: string[], windowSeconds = 3600) {
-    const endpoint = (await this.endpoints.listEndpoints()).find((e) =>
-      versions.every((v) => e.deployed.some((d) => d.name === name && d.version === v)),
-    );
-    if (!endpoint) return null;
-    const perf = await this.perf.collect(
-      endpoint.endpoint,
-      endpoint.deployed.map((d) => d.deployed_model_id),
-      windowSeconds,
-    );
-    const metrics: Record<string, Record<string, number>> = {};
-    for (const v of versions) {
-      const id = endpoint.deployed.find((d) => d.name === name && d.version === v)!.deployed_model_id;
-      const row = perf.versions.find((x) => x.deployed_model_id === id);
-      const m: Record<string, number> = {};
-      if (row?.requests) {
-        if (row.p50_ms !== null) m.live_latency_p50_ms = row.p50_ms;
-        if (row.p95_ms !== null) m.live_latency_p95_ms = row.p95_ms;
-        if (row.error_rate !== null) m.live_error_rate = row.error_rate;
-        m.live_requests = row.requests;
-      }
-      metrics[v] = m;
-    }
-    return { endpoint: endpoint.endpoint, window_seconds: windowSeconds, metrics };
   }
 
   // ---- alert rules ----

@@ -25,7 +25,14 @@ export interface MetricComparison {
   /** (b - a) / |a|; null when a is 0 or either side is missing. */
   relative_change: number | null;
   direction: Direction | null;
+  /** 'tie' for live numbers whose difference is inside the noise (not significant at 95%). */
   better: 'a' | 'b' | 'tie' | null;
+  /** recorded: registry metrics (no sample size, no uncertainty); live: measured while serving. */
+  source: 'recorded' | 'live';
+  n_a: number | null;
+  n_b: number | null;
+  /** Two-sided Welch p-value of the difference (live rows); null for recorded metrics. */
+  p_value: number | null;
 }
 
 export function compareMetrics(a: Record<string, number>, b: Record<string, number>): MetricComparison[] {
@@ -37,10 +44,24 @@ export function compareMetrics(a: Record<string, number>, b: Record<string, numb
     const delta = va !== null && vb !== null ? vb - va : null;
     const relative_change = delta !== null && va ? delta / Math.abs(va) : null;
     let better: MetricComparison['better'] = null;
-    if (delta !== null && direction) {
+    // Training-set fit (train_loss, train_accuracy) is reported, never judged: it says nothing
+    // about which version serves better.
+    if (delta !== null && direction && !metric.startsWith('train_')) {
       better = delta === 0 ? 'tie' : delta > 0 === (direction === 'higher_is_better') ? 'b' : 'a';
     }
-    return { metric, a: va, b: vb, delta, relative_change, direction, better };
+    return {
+      metric,
+      a: va,
+      b: vb,
+      delta,
+      relative_change,
+      direction,
+      better,
+      source: 'recorded' as const,
+      n_a: null,
+      n_b: null,
+      p_value: null,
+    };
   });
 }
 

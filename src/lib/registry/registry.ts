@@ -39,6 +39,8 @@ export interface PromoteOptions {
   target_stage?: Stage;
   force?: boolean;
   gate?: PromotionGate;
+  /** The A/B test the promotion rests on: kept as the version's `ab-test` label. */
+  evidence?: { ab_test: string };
 }
 
 export interface DeletePlan {
@@ -50,7 +52,19 @@ export interface DeletePlan {
   deployed: { version: string | null; endpoint: string }[];
 }
 
+/** The A/B and live evidence for a pair of versions (set by createLibrary; see experiments/evidence.ts). */
+export type EvidenceSource = (
+  name: string,
+  a: string,
+  b: string,
+) => Promise<{
+  ab: { test: string; state: string; verdict: string; sentence: string; winner: 'a' | 'b' | 'tie' | 'unknown' } | null;
+  live: { endpoint: string; window_seconds: number; rows: MetricComparison[] } | null;
+}>;
+
 export class ModelRegistry {
+  evidence?: EvidenceSource;
+
   constructor(private readonly clients: VertexClients) {}
 
   /** Names are checked against the model ID rule; all-digit IDs are Vertex-generated ones (tuned models). */
@@ -212,23 +226,52 @@ export class ModelRegistry {
     return this.getModel(name, version);
   }
 
-  /** `live` adds measured serving numbers per version (e.g. from the versions' shared endpoint). */
-  async compareVersions(
-    name: string,
-    versionA: string,
-    versionB: string,
-    live?: (versions: string[]) => Promise<Record<string, Record<string, number>> | null>,
-  ) {
-    const [a, b, measured] = await Promise.all([
+  /**
+   * Compares two versions on the best evidence there is: an A/B test of the pair decides when one
+   * exists; otherwise recorded metrics (offline: no sample size, no uncertainty) and live numbers
+   * from the versions serving side by side, which count only when their difference is significant.
+   */
+  async compareVersions(name: string, versionA: string, versionB: string) {
+    const [a, b, ev] = await Promise.all([
       this.getModel(name, versionA),
       this.getModel(name, versionB),
-      live ? live([versionA, versionB]) : Promise.resolve(null),
+      this.evidence ? this.evidence(name, versionA, versionB) : Promise.resolve(null),
     ]);
-    const rows: MetricComparison[] = compareMetrics(
-      { ...a.performance_metrics, ...a.cost_metrics, ...measured?.[versionA] },
-      { ...b.performance_metrics, ...b.cost_metrics, ...measured?.[versionB] },
-    );
-    return { name, a: versionA, b: versionB, metrics: rows, ...verdict(versionA, versionB, rows) };
+    const rows: MetricComparison[] = [
+      ...compareMetrics(
+        { ...a.performance_metrics, ...a.cost_metrics },
+        { ...b.performance_metrics, ...b.cost_metrics },
+      ),
+      ...(ev?.live?.rows ?? []),
+    ];
+    const live_from = ev?.live ? { endpoint: ev.live.endpoint, window_seconds: ev.live.window_seconds } : null;
+    const ab = ev?.ab ?? null;
+    if (ab && ab.winner !== 'unknown') {
+      return {
+        name,
+        a: versionA,
+        b: versionB,
+        metrics: rows,
+        basis: 'ab_test' as const,
+        ab_test: ab,
+        live_from,
+        winner: ab.winner,
+        recommendation: `A/B test ${ab.test} (${ab.state}): ${ab.sentence}`,
+      };
+    }
+    const v = verdict(versionA, versionB, rows);
+    const running = ab ? ` A/B test ${ab.test} is still running (${ab.verdict}): ${ab.sentence}` : '';
+    return {
+      name,
+      a: versionA,
+      b: versionB,
+      metrics: rows,
+      basis: 'offline' as const,
+      ab_test: ab,
+      live_from,
+      winner: v.winner,
+      recommendation: `Offline comparison (recorded metrics carry no sample size or uncertainty; live differences count only when significant at 95%): ${v.recommendation}.${running}`,
+    };
   }
 
   async promoteModel(name: string, version: string, opts: PromoteOptions = {}) {
@@ -249,13 +292,13 @@ export class ModelRegistry {
 
     const client = await this.clients.models();
     const undo: (() => Promise<unknown>)[] = [];
-    const setStage = async (target: IModel, stage: Stage) => {
+    const setStage = async (target: IModel, stage: Stage, extra: Record<string, string> = {}) => {
       const before = target.labels ?? {};
       await callVertex(
         'update model labels',
         () =>
           client.updateModel({
-            model: { name: this.versionName(target), labels: { ...before, stage } },
+            model: { name: this.versionName(target), labels: { ...before, ...extra, stage } },
             updateMask: { paths: ['labels'] },
           }),
         { idempotent: false },
@@ -273,7 +316,7 @@ export class ModelRegistry {
       ...[...ALIASED_STAGES].filter((s) => s !== to && m.versionAliases?.includes(s)).map((s) => `-${s}`),
     ];
     try {
-      await setStage(m, to);
+      await setStage(m, to, opts.evidence ? { 'ab-test': opts.evidence.ab_test } : {});
       if (aliasChanges.length) {
         await callVertex(
           'move version aliases',
@@ -325,14 +368,18 @@ export class ModelRegistry {
       }
       result.reason = `${gate.metric} = ${value} meets the threshold`;
     }
-    if (gate.beat_production && prod) {
-      const prodVersion = this.toSummary(prod).version;
-      if (prodVersion) {
-        const cmp = await this.compareVersions(name, prodVersion, version);
-        if (cmp.winner !== 'b')
-          throw precondition(`gate failed: ${version} does not beat production ${prodVersion}`, cmp.recommendation);
-        result.reason = cmp.recommendation;
+    if (gate.beat_production) {
+      const prodVersion = prod ? this.toSummary(prod).version : null;
+      if (!prodVersion) {
+        throw precondition(
+          `gate beat_production: model "${name}" has no production version to beat`,
+          'Drop beat_production for the first production version (or use a metric threshold)',
+        );
       }
+      const cmp = await this.compareVersions(name, prodVersion, version);
+      if (cmp.winner !== 'b')
+        throw precondition(`gate failed: ${version} does not beat production ${prodVersion}`, cmp.recommendation);
+      result.reason = cmp.recommendation;
     }
     return result;
   }
