@@ -161,7 +161,29 @@ describe('A/B tests through MCP', () => {
     expect(cmp.recommendation).toContain('router-better');
     const list = await s.ok('list_ab_tests', {});
     expect(list.tests.map((x: any) => [x.test, x.state])).toEqual([['router-better', 'shipped']]);
+    // Per-version accuracy from the same feedback (the treatment served nothing before the test).
+    const q = await s.ok('get_metrics', { endpoint: 'ab-ep', kind: 'quality', window_seconds: 3600 });
+    const treated = q.metrics.versions.find((x: any) => x.version === '1.1.0');
+    expect(treated.labelled).toBe(t.outcomes);
+    expect(treated.accuracy).toBeCloseTo(t.estimate, 12);
   }, 120_000);
+
+  it('gates promotion on evidence: no production version is said, an A/B loss refuses', async () => {
+    await s.lib.registry.uploadModel({ name: 'fresh', version: '1.0.0', serving_container_uri: 'local/text-router' });
+    await s.ok('promote_model', { name: 'fresh', version: '1.0.0' });
+    expect(
+      await s.refused('promote_model', { name: 'fresh', version: '1.0.0', gate: { beat_production: true } }),
+    ).toMatch(/has no production version to beat/);
+    // router 1.1.0 won the A/B test against 1.0.0: promoting 1.0.0 back over it is refused with that evidence.
+    await s.ok('promote_model', { name: 'router', version: '1.0.0', target_stage: 'staging' });
+    const refused = await s.refused('promote_model', {
+      name: 'router',
+      version: '1.0.0',
+      gate: { beat_production: true },
+    });
+    expect(refused).toMatch(/gate failed: 1\.0\.0 does not beat production 1\.1\.0/);
+    expect(refused).toContain('A/B test router-better (shipped)');
+  }, 60_000);
 
   it('never ships an A/A pair: the same artifact in both arms ends inconclusive at its limit', async () => {
     // 1.1.0 serves everything now; 1.2.0 (= 1.0.0's artifact) against 1.0.0, both deployed.
@@ -192,9 +214,18 @@ describe('A/B tests through MCP', () => {
     expect(await s.refused('conclude_ab_test', { test: 'router-aa', action: 'ship', confirm: true })).toMatch(
       /against the verdict/,
     );
-    const rolled = await s.ok('conclude_ab_test', { test: 'router-aa', confirm: true, undeploy: true });
+    // Two agents conclude at once: exactly one carries it out, the other is told it is done.
+    const both = await Promise.all([
+      s.call('conclude_ab_test', { test: 'router-aa', confirm: true, undeploy: true }),
+      s.call('conclude_ab_test', { test: 'router-aa', confirm: true, undeploy: true }),
+    ]);
+    expect(both.filter((r) => r.isError).map((r) => r.content[0]!.text)).toEqual([
+      expect.stringMatching(/already rolled_back/),
+    ]);
+    const rolled = both.find((r) => !r.isError)!.structuredContent!;
     expect(rolled.report.state).toBe('rolled_back');
     expect(rolled.undeploy).toEqual(['1.2.0']);
+    expect(rolled.report.decision).toMatchObject({ action: 'rollback', by: 'agent', verdict: 'keep_control' });
     const e = await s.lib.endpoints.getEndpoint('ab-ep');
     expect(e.deployed.map((d) => d.version).sort()).toEqual(['1.0.0', '1.1.0']);
   }, 120_000);
