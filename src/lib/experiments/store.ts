@@ -38,7 +38,7 @@ export class ExperimentStore {
   }
 
   /** Claims the id (ALREADY_EXISTS when taken) and creates the arms as its children. */
-  async create(id: string, plan: Plan, state: TestState): Promise<StoredTest> {
+  async create(id: string, plan: Plan, state: TestState, retried = false): Promise<StoredTest> {
     const client = await this.clients.metadata();
     const labels = { 'managed-by': 'vertex-mcp' };
     try {
@@ -60,6 +60,17 @@ export class ExperimentStore {
         { idempotent: false },
       );
     } catch (err) {
+      if (err instanceof VertexMcpError && err.code === 'NOT_FOUND' && !retried) {
+        // A project that never used Vertex AI Experiments has no default metadata store yet (the
+        // Python SDK creates it on first use, too).
+        const [op] = await callVertex(
+          'create metadata store',
+          () => client.createMetadataStore({ parent: this.clients.parent, metadataStoreId: 'default' }),
+          { idempotent: false },
+        );
+        await callVertex('create metadata store', () => op.promise(), { idempotent: false });
+        return this.create(id, plan, state, true);
+      }
       if (err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS') {
         throw new VertexMcpError(
           'ALREADY_EXISTS',
