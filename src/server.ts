@@ -30,6 +30,9 @@ export interface ServerConfig {
   lib?: Library;
 }
 
+/** Elements (array items and object fields, at any depth) one tool call's arguments may hold. */
+export const MAX_INPUT_ELEMENTS = 20_000;
+
 export interface VertexMcpServer {
   server: McpServer;
   close(): Promise<void>;
@@ -49,7 +52,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   }
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    // A bound on the elements of any tool's arguments, counted without recursion before validation.
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS, maxToolInputElements: MAX_INPUT_ELEMENTS },
   );
   const all = catalogue();
   registerTools(

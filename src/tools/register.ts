@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { toVertexMcpError } from '../lib/errors.js';
+import { toVertexMcpError, VertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
 import { annotationsFor, type Extra, type ToolDef } from './define.js';
 
@@ -80,6 +80,21 @@ export function listEntry(tool: ToolDef): Tool {
   };
 }
 
+/** Error texts stay short whatever the input (they never echo a whole input); result texts bounded. */
+export const MAX_ERROR_TEXT = 2_000;
+export const MAX_RESULT_TEXT = 16_000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 40)}… (${text.length - max + 40} more characters)`;
+}
+
+/** A schema failure inside a handler (library-level parsing): the fields and what they allow. */
+function fromZod(err: z.ZodError): VertexMcpError {
+  const issues = err.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'input'}: ${clip(i.message, 200)}`);
+  const more = err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '';
+  return new VertexMcpError('INVALID_ARGUMENT', `${issues.join('; ')}${more}`);
+}
+
 /** dist/tools-list.json, written by the build (scripts/gen-tools-list.ts). */
 export const LIST_CACHE = new URL('../../tools-list.json', import.meta.url);
 
@@ -124,14 +139,17 @@ export function registerTools(
           const out = await tool.handler(args as never, { lib, server, extra });
           done('ok');
           return {
-            content: [{ type: 'text' as const, text: out.text }],
+            content: [{ type: 'text' as const, text: clip(out.text, MAX_RESULT_TEXT) }],
             structuredContent: out.structured as Record<string, unknown>,
           };
         } catch (err) {
           done('error');
-          const e = toVertexMcpError(err);
-          lib.log.debug(`${tool.name} failed: ${e.code} ${e.text}`);
-          return { isError: true, content: [{ type: 'text' as const, text: `${e.code}: ${e.text}` }] };
+          const e = err instanceof z.ZodError ? fromZod(err) : toVertexMcpError(err);
+          lib.log.debug(`${tool.name} failed: ${e.code} ${clip(e.text, 500)}`);
+          return {
+            isError: true,
+            content: [{ type: 'text' as const, text: clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT) }],
+          };
         }
       },
     );

@@ -56,6 +56,19 @@ async function uploadRouter(s: { emu: Emulator; lib: Library }, version: string,
   });
 }
 
+/** A one-replica endpoint serving router `version`. */
+async function serving(lib: Library, endpoint: string, version: string): Promise<void> {
+  await lib.endpoints.createEndpoint({
+    display_name: endpoint,
+    machine_type: 'n1-standard-2',
+    accelerator_count: 0,
+    min_replicas: 1,
+    max_replicas: 1,
+    target_utilization: 60,
+  });
+  await lib.endpoints.deployModel({ endpoint, name: 'router', version });
+}
+
 /** Sends `n` single-instance requests from task `from` on, with correct/incorrect feedback on each. */
 async function traffic(lib: Library, endpoint: string, from: number, n: number): Promise<void> {
   for (let i = from; i < from + n; i++) {
@@ -248,15 +261,7 @@ describe('guardrails roll back on their own', () => {
       const s = { emu, lib };
       await uploadRouter(s, '1.0.0', router(0));
       await uploadRouter(s, '1.1.0', router(0, 2));
-      await lib.endpoints.createEndpoint({
-        display_name: 'g-ep',
-        machine_type: 'n1-standard-2',
-        accelerator_count: 0,
-        min_replicas: 1,
-        max_replicas: 1,
-        target_utilization: 60,
-      });
-      await lib.endpoints.deployModel({ endpoint: 'g-ep', name: 'router', version: '1.0.0' });
+      await serving(lib, 'g-ep', '1.0.0');
       const call = async (name: string, args: Record<string, unknown>) => {
         const r = (await client.callTool({ name, arguments: args })) as any;
         if (r.isError) throw new Error(r.content[0].text);
@@ -322,15 +327,7 @@ describe('restart', () => {
     try {
       await uploadRouter(s, '1.0.0', router(1 / 3));
       await uploadRouter(s, '1.1.0', router(0));
-      await s.lib.endpoints.createEndpoint({
-        display_name: 'r-ep',
-        machine_type: 'n1-standard-2',
-        accelerator_count: 0,
-        min_replicas: 1,
-        max_replicas: 1,
-        target_utilization: 60,
-      });
-      await s.lib.endpoints.deployModel({ endpoint: 'r-ep', name: 'router', version: '1.0.0' });
+      await serving(s.lib, 'r-ep', '1.0.0');
       await s.lib.experiments.start({
         endpoint: 'r-ep',
         name: 'survives',

@@ -1,6 +1,7 @@
 // The predictions this library made (input, output, version), kept in the ledger: what feedback
 // refers to and what serving-side drift is measured on. Vertex AI does not return served inputs
 // through an API (request-response logging goes to BigQuery), so the library keeps its own record.
+import type { RatioSums } from '../experiments/stats.js';
 import type { Ledger } from './ledger.js';
 
 export interface ServedPrediction {
@@ -82,7 +83,7 @@ export class ServedLog {
     outcome: 'correct' | 'score',
     fromMs: number,
     toMs: number,
-  ): { n: number; sx: number; sy: number; sxx: number; syy: number; sxy: number } {
+  ): RatioSums {
     const row = this.ledger.db
       .prepare(
         `SELECT COUNT(*) AS n, TOTAL(x) AS sx, TOTAL(y) AS sy, TOTAL(x * x) AS sxx, TOTAL(y * y) AS syy,
@@ -94,14 +95,7 @@ export class ServedLog {
            WHERE s.endpoint = ? AND s.deployed_model_id = ? AND s.at_ms > ? AND s.at_ms <= ?
            GROUP BY COALESCE(s.request_id, s.id))`,
       )
-      .get(endpoint, deployedModelId, fromMs, toMs) as {
-      n: number;
-      sx: number;
-      sy: number;
-      sxx: number;
-      syy: number;
-      sxy: number;
-    };
+      .get(endpoint, deployedModelId, fromMs, toMs) as RatioSums;
     return row;
   }
 
