@@ -15,7 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateArchive } from '../scripts/gen-archive.js';
-import { Files } from '../src/lib/storage.js';
+import { Files } from '../src/lib/files.js';
 import { median, out, ratio, round, table } from './util.js';
 
 const JQ_FILTER = 'select(.quality_score >= 0.8) | {prompt, completion}';

@@ -1,11 +1,14 @@
 // Streamable HTTP transport: one MCP server per session over a shared library, bound to loopback
-// by default, with Host/Origin checks against DNS rebinding and an optional bearer token.
+// by default. Host/Origin checks guard against DNS rebinding (they are not authentication: that is
+// the bearer token, required beyond loopback unless explicitly waived). Bodies are limited (413),
+// sessions are capped (503) and expire when idle; /healthz says only that the server is up.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
+import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ConfigError, isLoopbackHost } from './config.js';
 import { silentLogger } from './lib/index.js';
 import { createMetricsRegistry } from './lib/monitoring/prometheus.js';
 import { predictionSnapshots } from './metrics.js';
@@ -17,15 +20,32 @@ export interface HttpOptions {
   authToken?: string;
   /** Extra Host/Origin names to accept besides loopback and `host`. */
   allowedHosts?: string[];
-  /** Sessions idle longer than this are closed. */
+  /** Sessions idle longer than this are closed (default 30 minutes). */
   sessionIdleMs?: number;
+  /** Sessions open at once; an initialize beyond them is answered 503 (default 100). */
+  maxSessions?: number;
+  /** Largest request body, in bytes; larger ones are answered 413 (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
+  /**
+   * Serve a non-loopback `host` without `authToken`. Without it, serveHttp refuses to start:
+   * anyone who can reach the port could call every tool (the Host check is not authentication).
+   */
+  allowUnauthenticatedNetwork?: boolean;
 }
 
 export interface HttpServer {
   url: string;
   port: number;
+  /** Whether the server accepts unauthenticated callers from beyond this machine. */
+  unauthenticatedNetwork: boolean;
   close(): Promise<void>;
 }
+
+/** 2 MB: just above predict's 1.5 MB of instances per request plus the JSON-RPC envelope. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_MAX_SESSIONS = 100;
+
+const mb = (bytes: number) => `${Number((bytes / (1024 * 1024)).toFixed(2))} MB`;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -37,14 +57,35 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 
 export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promise<HttpServer> {
+  const unauthenticatedNetwork = !isLoopbackHost(opts.host) && !opts.authToken;
+  if (unauthenticatedNetwork && !opts.allowUnauthenticatedNetwork) {
+    throw new ConfigError(
+      `--host ${opts.host}: HTTP beyond loopback needs --auth-token <token> (VERTEX_MCP_AUTH_TOKEN); to serve anyone who can reach the port without one, add --allow-unauthenticated-network`,
+    );
+  }
   const log = config.log ?? silentLogger;
+  const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
   const lib = config.lib ?? libraryFor(config);
   if (!config.lib && config.alertIntervalSeconds) lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
   const metrics = await createMetricsRegistry({ collectPredictions: () => predictionSnapshots(lib) });
   config = { ...config, onToolCall: (tool, outcome, seconds) => metrics.observeToolCall(tool, outcome, seconds) };
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];
-  const app = createMcpExpressApp({ host: opts.host, allowedHosts: hostnames });
+  const app = express();
+  app.disable('x-powered-by');
   const sessions = new Map<string, Session>();
+  /** Sessions being initialized: they count against the cap before they have an id. */
+  let opening = 0;
+
+  // Liveness only: no session counts, versions or backend. It answers before the Host check and
+  // the token (probes send neither), so it must reveal nothing.
+  app.get('/healthz', (_req: Request, res: Response) => {
+    res.json({ ok: true });
+  });
+
+  // DNS rebinding: a page whose name resolves to this machine must not reach the server.
+  app.use(hostHeaderValidation(hostnames));
 
   // Browsers send Origin; a page from another site must not drive a local server.
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -56,7 +97,7 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
       } catch {}
       const bracketed = host.includes(':') ? `[${host}]` : host;
       if (!hostnames.includes(host) && !hostnames.includes(bracketed)) {
-        return rpcError(res, 403, -32000, `Forbidden: Origin ${origin} is not allowed`);
+        return rpcError(res, 403, -32000, `Forbidden: Origin ${origin.slice(0, 200)} is not allowed`);
       }
     }
     next();
@@ -74,6 +115,18 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     });
   }
 
+  // After the checks above, so a refused request's body is never read.
+  app.use(express.json({ limit: maxBodyBytes }));
+
+  const expire = () => {
+    for (const [sid, s] of sessions) {
+      if (Date.now() - s.lastSeen > idleMs) {
+        sessions.delete(sid);
+        void s.transport.close();
+      }
+    }
+  };
+
   app.all('/mcp', async (req: Request, res: Response) => {
     const id = req.headers['mcp-session-id'];
     const existing = typeof id === 'string' ? sessions.get(id) : undefined;
@@ -81,10 +134,23 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
       existing.lastSeen = Date.now();
       return existing.transport.handleRequest(req, res, req.body);
     }
-    if (id !== undefined) return rpcError(res, 404, -32001, `Session ${String(id)} not found: initialize again`);
+    if (id !== undefined) {
+      return rpcError(res, 404, -32001, `Session ${String(id).slice(0, 100)} not found: initialize again`);
+    }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
       return rpcError(res, 400, -32000, 'Bad Request: no session; the first request must be initialize');
     }
+    if (sessions.size + opening >= maxSessions) expire();
+    if (sessions.size + opening >= maxSessions) {
+      res.setHeader('Retry-After', String(Math.min(60, Math.ceil(idleMs / 1000))));
+      return rpcError(
+        res,
+        503,
+        -32000,
+        `Service Unavailable: ${maxSessions} sessions are open, the most this server allows (--max-sessions); end one (DELETE /mcp with its Mcp-Session-Id) or retry once idle sessions expire`,
+      );
+    }
+    opening++;
     const mcp = createServer({ ...config, lib });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -96,8 +162,14 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
       if (transport.sessionId) sessions.delete(transport.sessionId);
       void mcp.close();
     };
-    await mcp.server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    try {
+      await mcp.server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } finally {
+      opening--;
+      // An initialize that did not open a session leaves nothing behind.
+      if (!transport.sessionId || !sessions.has(transport.sessionId)) void mcp.close();
+    }
   });
 
   // Prometheus exposition: the server's own tool calls and per-endpoint, per-version predictions.
@@ -106,42 +178,47 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     res.send(await metrics.metrics());
   });
 
-  app.get('/healthz', (_req: Request, res: Response) => {
-    res.json({ ok: true, sessions: sessions.size });
-  });
-
-  // Malformed JSON: a JSON-RPC parse error rather than express's HTML page.
-  app.use((err: Error & { type?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (err.type === 'entity.parse.failed')
-      return rpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
-    if (res.headersSent) return next(err);
-    log.error(`http: ${err.stack ?? err.message}`);
-    return rpcError(res, 500, -32603, 'Internal error');
-  });
-
-  const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
-  const sweeper = setInterval(
-    () => {
-      for (const [sid, s] of sessions) {
-        if (Date.now() - s.lastSeen > idleMs) {
-          sessions.delete(sid);
-          void s.transport.close();
-        }
+  // Express's own errors, answered as JSON-RPC errors (never a stack, never an HTML page).
+  app.use(
+    (
+      err: Error & { type?: string; status?: number; length?: number },
+      _req: Request,
+      res: Response,
+      next: NextFunction,
+    ) => {
+      if (res.headersSent) return next(err);
+      if (err.type === 'entity.parse.failed') {
+        return rpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
+      if (err.type === 'entity.too.large') {
+        const size = typeof err.length === 'number' && Number.isFinite(err.length) ? `(${mb(err.length)}) ` : '';
+        return rpcError(
+          res,
+          413,
+          -32000,
+          `Payload Too Large: the request body ${size}is over this server's ${mb(maxBodyBytes)} limit (predict takes up to 1.5 MB of instances per request): send less per request`,
+        );
+      }
+      if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        return rpcError(res, err.status, -32600, `Bad Request: ${err.message.slice(0, 200)}`);
+      }
+      log.error(`http: ${err.stack ?? err.message}`);
+      return rpcError(res, 500, -32603, 'Internal error');
     },
-    Math.min(idleMs, 60_000),
   );
+
+  const sweeper = setInterval(expire, Math.min(idleMs, 60_000));
   sweeper.unref();
 
   const http: Server = await new Promise((resolve, reject) => {
-    const srv = app.listen(opts.port, opts.host, () => resolve(srv));
-    srv.once('error', reject);
+    const srv = app.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve(srv)));
   });
   const port = (http.address() as { port: number }).port;
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${shownHost}:${port}/mcp`,
     port,
+    unauthenticatedNetwork,
     async close() {
       clearInterval(sweeper);
       await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));

@@ -1,7 +1,6 @@
 // createServer(config) -> { server, close }: the MCP server built from the catalogues, independent
 // of the transport. It does no I/O until a request needs Vertex AI (clients are created lazily).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type BackendConfig, createLibrary, type Library, type Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerAbTestResources } from './resources/ab_tests.js';
@@ -49,6 +48,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
     lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
     // Running A/B tests are re-checked on the same interval (guardrails, SRM, limits).
     lib.experiments.startBackground(config.alertIntervalSeconds * 1000);
+    // Succeeded tuning jobs are registered on it too (a write: not in read-only mode).
+    if (!config.selection?.readOnly) lib.tuning.startBackground(config.alertIntervalSeconds * 1000);
   }
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
@@ -84,6 +85,20 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       })
       .catch(() => {});
   lib.experiments.events.on('rolled_back', onRollback);
+  const onRegistered = (e: { job: string; name: string; version: string }) =>
+    void server.server
+      .sendLoggingMessage({ level: 'info', logger: 'vertex-mcp.tuning', data: { action: 'registered', ...e } })
+      .catch(() => {});
+  const onRefused = (e: { job: string; name: string; version: string; code: string; message: string }) =>
+    void server.server
+      .sendLoggingMessage({
+        level: 'warning',
+        logger: 'vertex-mcp.tuning',
+        data: { action: 'registration_refused', ...e },
+      })
+      .catch(() => {});
+  lib.tuning.events.on('registered', onRegistered);
+  lib.tuning.events.on('refused', onRefused);
   // Alert transitions from the background evaluator reach the client as MCP log messages.
   const onAlert = (e: import('./lib/index.js').AlertEvent) =>
     void server.server
@@ -113,6 +128,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       stopAbTestResources();
       subs.close();
       lib.experiments.events.off('rolled_back', onRollback);
+      lib.tuning.events.off('registered', onRegistered);
+      lib.tuning.events.off('refused', onRefused);
       lib.monitoring.alerts.off('fired', onAlert);
       lib.monitoring.alerts.off('cleared', onAlert);
       await server.close();
@@ -131,10 +148,14 @@ export function libraryFor(config: ServerConfig): Library {
   });
 }
 
-/** Serves one client over stdin/stdout until the client goes away. */
+/**
+ * Serves one client over stdin/stdout until the client goes away. Oversized lines, batches and
+ * malformed messages are answered with JSON-RPC errors (src/stdio.ts).
+ */
 export async function serveStdio(config: ServerConfig): Promise<VertexMcpServer> {
   const s = createServer(config);
-  const transport = new StdioServerTransport();
+  const { StdioTransport } = await import('./stdio.js');
+  const transport = new StdioTransport();
   await s.server.connect(transport);
   return s;
 }

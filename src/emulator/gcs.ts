@@ -176,13 +176,33 @@ export function validateBucketName(name: string): void {
   }
 }
 
+/**
+ * GCS's object naming rules (https://cloud.google.com/storage/docs/objects#naming): "Object names can
+ * contain any sequence of valid Unicode characters, of length 1-1024 bytes when UTF-8 encoded";
+ * "cannot contain Carriage Return or Line Feed characters"; "cannot start with
+ * .well-known/acme-challenge/"; "cannot be named . or ..". NUL is refused too: the JSON API cannot
+ * list it in XML, and a NUL would cut the name short in the file-system-backed tools users pair
+ * with the emulator.
+ */
 export function validateObjectName(name: string): void {
   if (!name) throw badRequest('Object name is required');
   if (Buffer.byteLength(name) > 1024) throw badRequest('The object name is longer than 1024 bytes');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what GCS refuses
   if (/[\r\n\u0000]/.test(name)) throw badRequest('Object names must not contain carriage returns, line feeds or NUL');
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) {
+    throw badRequest('The object name is not valid UTF-8');
+  }
   if (name === '.' || name === '..') throw badRequest(`Object name '${name}' is not allowed`);
+  if (name.startsWith('.well-known/acme-challenge/')) {
+    throw badRequest("Object names cannot start with '.well-known/acme-challenge/'");
+  }
 }
+
+/**
+ * Written in the object store's root: marks it (and, through the data directory's own files, the
+ * data directory) as the server's state, which the library's Files refuse to read or write.
+ */
+export const GCS_MARKER = '.vertex-mcp-gcs';
 
 /** Splits `gs://bucket/path` into its bucket and object name (the name may be empty). */
 export function parseGsUri(uri: string): { bucket: string; name: string } {
@@ -242,6 +262,10 @@ export class Gcs {
       : path.join(path.resolve(dataDir), 'gcs');
     this.uploadDir = path.join(this.root, '.uploads');
     fs.mkdirSync(this.uploadDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(this.root, GCS_MARKER),
+      "vertex-mcp emulator object store: object bytes by generation; the metadata is in SQLite. Don't edit.\n",
+    );
     const db = store.db;
     this.stmts = {
       objectRange: db.prepare(
@@ -466,7 +490,8 @@ export class Gcs {
     const tmp = this.tempPath();
     const hashing = new HashingStream();
     try {
-      await pipeline(source, hashing, fs.createWriteStream(tmp));
+      // flush: fsync before close, so a committed object survives a crash of the machine too.
+      await pipeline(source, hashing, fs.createWriteStream(tmp, { flush: true }));
     } catch (err) {
       rmQuiet(tmp);
       throw err;
@@ -554,7 +579,7 @@ export class Gcs {
         const before = up.received;
         const skip = new SkipAndHash(before - cr.start, hasher);
         try {
-          await pipeline(body, skip, fs.createWriteStream(tmp, { flags: 'r+', start: before }));
+          await pipeline(body, skip, fs.createWriteStream(tmp, { flags: 'r+', start: before, flush: true }));
           const sent = skip.seen;
           if (typeof cr.end === 'number' && sent !== cr.end - cr.start + 1) {
             throw badRequest(

@@ -1,8 +1,10 @@
 // The emulator's gRPC host: serves service implementations written as plain
-// `(request) => response` functions, turning thrown RpcErrors into gRPC statuses, injecting
-// configured faults, and logging to stderr.
+// `(request) => response` functions, turning thrown RpcErrors into gRPC statuses (messages capped,
+// so one call's oversized status cannot stall the connection), injecting configured faults,
+// requiring the per-start secret when one is set, and logging to stderr.
+import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { RpcError } from './errors.js';
+import { capMessage, RpcError } from './errors.js';
 import { FaultInjector } from './faults.js';
 import type { ServiceDefinition } from './protos.js';
 
@@ -13,14 +15,26 @@ export type ServiceImpl = Record<string, UnaryHandler>;
 
 export type Log = (msg: string) => void;
 
+export interface GrpcHostOptions {
+  /**
+   * A secret every call must carry as `authorization: Bearer <token>` metadata; calls without it
+   * fail UNAUTHENTICATED. Unset: the host serves anyone who can reach its port.
+   */
+  token?: string;
+}
+
 export class GrpcHost {
   readonly server = new grpc.Server();
+  private readonly expected?: Buffer;
 
   constructor(
     /** Shared with the services (per-deployed-model faults); changeable while serving. */
     private readonly injector: FaultInjector = new FaultInjector(),
     private readonly log: Log = () => {},
-  ) {}
+    opts: GrpcHostOptions = {},
+  ) {
+    if (opts.token) this.expected = Buffer.from(`Bearer ${opts.token}`);
+  }
 
   addService(definition: ServiceDefinition, impl: ServiceImpl): void {
     const handlers: grpc.UntypedServiceImplementation = {};
@@ -41,6 +55,7 @@ export class GrpcHost {
     callback: grpc.sendUnaryData<unknown>,
   ): Promise<void> {
     try {
+      this.authenticate(call.metadata);
       const faults = this.injector.faults;
       if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
       if (faults.unavailable > 0 && Math.random() < faults.unavailable) {
@@ -50,11 +65,26 @@ export class GrpcHost {
       callback(null, await fn(call.request, call.metadata));
     } catch (err) {
       if (err instanceof RpcError) {
-        callback({ code: err.code, details: err.message });
+        // The one place statuses leave the emulator: services may quote a caller's value whole.
+        callback({ code: err.code, details: capMessage(err.message) });
       } else {
         this.log(`emulator: ${path} failed: ${err instanceof Error ? err.stack : String(err)}`);
         callback({ code: grpc.status.INTERNAL, details: `internal emulator error in ${path}` });
       }
+    }
+  }
+
+  private authenticate(metadata: grpc.Metadata): void {
+    if (!this.expected) return;
+    const sent = metadata.get('authorization')[0];
+    const got = Buffer.from(typeof sent === 'string' ? sent : '');
+    if (got.length !== this.expected.length || !timingSafeEqual(got, this.expected)) {
+      throw new RpcError(
+        grpc.status.UNAUTHENTICATED,
+        sent === undefined
+          ? 'this emulator requires its token: send the metadata "authorization: Bearer <token>" (the --emulator-token value)'
+          : 'the emulator token does not match: send "authorization: Bearer <token>" with the --emulator-token value',
+      );
     }
   }
 

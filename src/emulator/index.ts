@@ -1,8 +1,12 @@
 // The embedded Vertex AI emulator: one gRPC host serving the emulated services over SQLite state.
 // Started in-process by `vertex-mcp` in emulator mode, or standalone by `vertex-mcp emulator`.
 // Next to it, an HTTP server speaks the GCS JSON API (src/emulator/gcs*.ts) for the storage client.
+// With a token, both ports serve only callers that send it (`Authorization: Bearer <token>`).
+import { timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
 import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { Gcs } from './gcs.js';
+import { GcsError } from './gcs_errors.js';
 import { closeServer, createGcsServer, listen } from './gcs_http.js';
 import { FaultInjector, type Faults, GrpcHost, type Log, NO_FAULTS, parseFaults } from './host.js';
 import { lockDataDir } from './lock.js';
@@ -17,6 +21,8 @@ import { createPredictionService } from './services/prediction_service.js';
 import { createTuningService } from './services/tuning_service.js';
 import { Store } from './store.js';
 
+export { DataDirLockedError } from './lock.js';
+
 export interface EmulatorOptions {
   /** Directory for emulator.sqlite, or ':memory:'. */
   dataDir: string;
@@ -29,6 +35,12 @@ export interface EmulatorOptions {
   log?: Log;
   /** Replica autoscaling tick, scale-down cool-down and clock (tests). */
   autoscaler?: AutoscalerOptions;
+  /**
+   * A secret both ports require as `Authorization: Bearer <token>` (gRPC metadata, HTTP header):
+   * the embedded emulator gets a fresh one per start, so only its own server can call it. Unset:
+   * anyone who can reach the ports may call them (the standalone emulator's default).
+   */
+  token?: string;
 }
 
 export interface Emulator {
@@ -36,6 +48,8 @@ export interface Emulator {
   grpcPort: number;
   /** The GCS JSON API: point @google-cloud/storage at `http://{host}:{httpPort}`. */
   httpPort: number;
+  /** The secret callers must send (EmulatorOptions.token), when one is required. */
+  token?: string;
   store: Store;
   /** The emulated Cloud Storage, for in-process use (gs:// URIs). */
   gcs: Gcs;
@@ -79,14 +93,14 @@ const SERVICES = [
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const log = opts.log ?? (() => {});
-  const unlock = lockDataDir(opts.dataDir);
+  const unlock = lockDataDir(opts.dataDir, log);
   const store = new Store(opts.dataDir);
   const operations = new Operations(store);
   const gcs = new Gcs(store, opts.dataDir);
   const ctx: ServiceContext = { store, gcs, operations, log };
   const defs = loadServices(PROTO_FILES, SERVICES);
   const faults = new FaultInjector(opts.faults ?? NO_FAULTS);
-  const host = new GrpcHost(faults, log);
+  const host = new GrpcHost(faults, log, { token: opts.token });
   const models = createModelService(ctx);
   // v1 and v1beta1 share one implementation: v1 responses simply omit v1beta1-only fields.
   const tuning = createTuningService(ctx, { uploadModel: models.UploadModel!, getModel: models.GetModel! });
@@ -102,6 +116,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   host.addService(loadMetricServiceDefinition(), createMetricService(ctx));
   const bindHost = opts.host ?? '127.0.0.1';
   const http = createGcsServer(gcs, log);
+  if (opts.token) requireToken(http, opts.token);
   let grpcPort: number;
   let httpPort: number;
   try {
@@ -121,6 +136,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     host: bindHost,
     grpcPort,
     httpPort,
+    ...(opts.token ? { token: opts.token } : {}),
     store,
     gcs,
     setFaults(spec: string) {
@@ -137,4 +153,30 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       unlock();
     },
   };
+}
+
+/**
+ * Puts a bearer-token check in front of the GCS server's request handlers: a request without the
+ * token is answered 401 as GCS answers it, and never reaches the emulated storage.
+ */
+function requireToken(server: http.Server, token: string): void {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const handlers = server.listeners('request') as ((req: http.IncomingMessage, res: http.ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length === expected.length && timingSafeEqual(got, expected)) {
+      for (const handle of handlers) handle.call(server, req, res);
+      return;
+    }
+    req.resume(); // drain an upload's body; it is not read
+    const err = new GcsError(
+      401,
+      req.headers.authorization
+        ? 'The emulator token does not match: send Authorization: Bearer <token> with the --emulator-token value.'
+        : 'Anonymous caller: this emulator requires its token (Authorization: Bearer <token>, the --emulator-token value).',
+    );
+    res.writeHead(401, { 'content-type': 'application/json; charset=UTF-8', 'www-authenticate': 'Bearer' });
+    res.end(JSON.stringify(err.toJSON()));
+  });
 }

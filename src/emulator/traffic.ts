@@ -2,32 +2,32 @@
 // DeployModelRequest.traffic_split and UndeployModelRequest.traffic_split as pure functions, and
 // the deterministic per-request routing the emulated PredictionService applies.
 //
-// What the protos say (v1, endpoint.proto / endpoint_service.proto) and what we do:
+// The emulator refuses what Vertex AI refuses: each rule below quotes the proto comment it
+// enforces (v1 endpoint.proto / endpoint_service.proto). The library (src/lib/endpoints/split.ts)
+// computes complete splits itself, as it must for Vertex.
 //
 // - Endpoint.traffic_split: "If a DeployedModel's ID is not listed in this map, then it receives
 //   no traffic. The traffic percentage values must add up to 100, or map must be empty if the
-//   Endpoint is to not accept any traffic at a moment."  -> checkSplit(): keys are deployed model
-//   IDs, values integers in [0, 100], sum 100 or an empty map.
+//   Endpoint is to not accept any traffic at a moment."  -> checkSplit() / updateSplit(): keys are
+//   deployed model IDs, values integers in [0, 100], sum 100 or an empty map.
 // - DeployModelRequest.traffic_split: "If this field is non-empty, then the Endpoint's
 //   traffic_split will be overwritten with it. To refer to the ID of the just being deployed
-//   Model, a "0" should be used [...]. The traffic percentage values must add up to 100. If this
-//   field is empty, then the Endpoint's traffic_split is not updated."  -> deploySplit(), with two
-//   additions the SPEC asks for (both what the Vertex Python SDK does client-side before calling
-//   DeployModel, here done server-side so every client gets them):
-//     * the first model deployed to an endpoint without any deployed model takes 100% when no
-//       split is given (otherwise it would be deployed and receive nothing);
-//     * a split naming only the new model, {"0": p} with p < 100, is the emulator's convenience
-//       where Vertex requires a full split: the existing traffic is rescaled proportionally to
-//       sum to 100 - p, integers by the largest-remainder method (apportion()).
+//   Model, a "0" should be used, and the actual ID of the new DeployedModel will be filled in its
+//   place by this method. The traffic percentage values must add up to 100. If this field is
+//   empty, then the Endpoint's traffic_split is not updated."  -> deploySplit(): a non-empty split
+//   is a complete one (a lone {"0": p} with p < 100 is refused: it does not add up to 100; the
+//   emulator no longer rescales the others for the caller). One documented addition: the first
+//   model deployed to an endpoint with no deployed model takes 100% when no split is given (the
+//   split the Vertex AI Python SDK sends for a first deployment), so an endpoint is never left
+//   with one model and nothing serving by accident. It accepts nothing Vertex refuses.
 // - UndeployModelRequest.traffic_split: "If this field is provided, then the Endpoint's
 //   traffic_split will be overwritten with it. If last DeployedModel is being undeployed from the
 //   Endpoint, the [Endpoint.traffic_split] will always end up empty when this call returns. A
 //   DeployedModel will be successfully undeployed only if it doesn't have any traffic assigned to
 //   it when this method executes, or if this field unassigns any traffic to it."
-//   -> undeploySplit(). Where Vertex refuses to undeploy a model that carries traffic without a
-//   new split, the emulator (per the SPEC) rescales the remaining models' traffic proportionally
-//   to 100 (largest remainder); it refuses only when the remaining models carry no traffic at all
-//   (there is nothing to scale), asking for a split.
+//   -> undeploySplit(): a model that carries traffic is undeployed only with a split that gives
+//   it none (FAILED_PRECONDITION otherwise; nothing is rescaled for the caller), except the last
+//   model, whose undeployment always empties the split.
 
 import { failedPrecondition, invalidArgument } from './errors.js';
 import { hash32 } from './runtime/hash.js';
@@ -51,32 +51,6 @@ export const splitSum = (split: TrafficSplit): number => Object.values(split).re
 
 const show = (split: TrafficSplit) =>
   JSON.stringify(Object.fromEntries(Object.entries(split).sort(([a], [b]) => compareIds(a, b))));
-
-/**
- * Distributes `total` integer points over the keys in proportion to their weights (Hamilton's
- * largest-remainder method): every key gets the floor of its exact quota, and the points left go
- * one each to the largest fractional remainders; ties go to the larger weight, then to the
- * smaller ID. Keys keep their place (zero weights get 0). All weights zero is an error of the
- * caller (there is no proportion to keep).
- */
-export function apportion(weights: TrafficSplit, total: number): TrafficSplit {
-  const keys = Object.keys(weights).sort(compareIds);
-  const sum = splitSum(weights);
-  if (sum <= 0) throw new Error('apportion: weights must have a positive sum');
-  const out: TrafficSplit = {};
-  const rest: { key: string; remainder: number; weight: number }[] = [];
-  let given = 0;
-  for (const key of keys) {
-    const floor = Math.floor((weights[key]! * total) / sum);
-    out[key] = floor;
-    given += floor;
-    // Remainders scaled by `sum` stay integers, so 62.5 vs 37.5 is an exact tie.
-    rest.push({ key, remainder: weights[key]! * total - floor * sum, weight: weights[key]! });
-  }
-  rest.sort((a, b) => b.remainder - a.remainder || b.weight - a.weight || compareIds(a.key, b.key));
-  for (let i = 0; i < total - given; i++) out[rest[i]!.key]! += 1;
-  return out;
-}
 
 function checkPercentage(value: number, field: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 100) {
@@ -137,21 +111,16 @@ export function deploySplit(
   }
   const field = 'traffic_split';
   const hint = `use "${NEW_MODEL_KEY}" for the model being deployed`;
-  if (keys.length === 1 && keys[0] === NEW_MODEL_KEY) {
+  // "The traffic percentage values must add up to 100."
+  if (keys.length === 1 && keys[0] === NEW_MODEL_KEY && requested[NEW_MODEL_KEY] !== 100) {
     const p = requested[NEW_MODEL_KEY]!;
     checkPercentage(p, `${field}["${NEW_MODEL_KEY}"]`);
-    const others: TrafficSplit = {};
-    for (const [k, v] of Object.entries(current)) if (deployedIds.includes(k)) others[k] = v;
-    if (p === 100) return { ...Object.fromEntries(Object.keys(others).map((k) => [k, 0])), [newId]: 100 };
-    if (splitSum(others) === 0) {
-      throw invalidArgument(
-        deployedIds.length === 0
-          ? `${field} {"${NEW_MODEL_KEY}": ${p}} adds up to ${p}, not 100: this is the endpoint's first model, so it takes 100% (or leave traffic_split empty)`
-          : `${field} {"${NEW_MODEL_KEY}": ${p}} adds up to ${p}, not 100, and the deployed models carry no traffic to rescale; give a full split that adds up to 100`,
-      );
-    }
-    // Emulator convenience (see the top of this file): the others keep their proportions.
-    return { ...apportion(others, 100 - p), [newId]: p };
+    const others = deployedIds.map((id) => `"${id}"`).join(', ');
+    throw invalidArgument(
+      deployedIds.length === 0
+        ? `${field} {"${NEW_MODEL_KEY}": ${p}} adds up to ${p}, not 100: the traffic percentage values must add up to 100; this is the endpoint's first model, so give it 100 (or leave traffic_split empty)`
+        : `${field} {"${NEW_MODEL_KEY}": ${p}} adds up to ${p}, not 100: the traffic percentage values must add up to 100; give the complete split, including the deployed models ${others}`,
+    );
   }
   checkSplit(requested, [...deployedIds, NEW_MODEL_KEY], field, { allowEmpty: false, hint });
   return renameNew(requested, newId);
@@ -194,16 +163,15 @@ export function undeploySplit(
     delete out[removedId];
     return out;
   }
+  // "A DeployedModel will be successfully undeployed only if it doesn't have any traffic assigned
+  // to it when this method executes, or if this field unassigns any traffic to it."
   const share = current[removedId] ?? 0;
   const rest: TrafficSplit = {};
   for (const [k, v] of Object.entries(current)) if (k !== removedId) rest[k] = v;
   if (share === 0) return rest;
-  if (splitSum(rest) === 0) {
-    throw failedPrecondition(
-      `deployed model ${removedId} carries ${share}% of the traffic and the other deployed models (${remaining.join(', ')}) carry none, so there is nothing to rescale; pass traffic_split to say where its traffic goes`,
-    );
-  }
-  return apportion(rest, 100);
+  throw failedPrecondition(
+    `deployed model ${removedId} has ${share}% of the endpoint's traffic assigned to it; a DeployedModel is undeployed only if it has no traffic assigned or if traffic_split unassigns its traffic: pass traffic_split for the models that stay (${remaining.map((id) => `"${id}"`).join(', ')}), adding up to 100, or move its traffic first (UpdateEndpoint)`,
+  );
 }
 
 /** The per-endpoint routing seed. */

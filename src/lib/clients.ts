@@ -82,16 +82,22 @@ export class VertexClients {
     return this.client('storage', async () => {
       const { Storage } = await import('@google-cloud/storage');
       if (this.backend.kind === 'emulator') {
-        const { host, httpPort } = await this.backend.endpoint();
+        const { host, httpPort, token } = await this.backend.endpoint();
         if (!httpPort) throw new VertexMcpError('UNAVAILABLE', 'the emulator has no GCS endpoint');
-        // No credentials: the emulator's GCS accepts anonymous requests on loopback.
-        return withClose(
-          new Storage({
-            apiEndpoint: `http://${host}:${httpPort}`,
-            projectId: this.backend.project,
-            token: 'emulator',
-          } as never),
-        );
+        // A custom endpoint gets no Google credentials. The emulator's secret, when it has one,
+        // goes in a request interceptor, which the client applies to every request it sends
+        // (JSON API calls, downloads, and each request of a resumable upload).
+        const storage = new Storage({ apiEndpoint: `http://${host}:${httpPort}`, projectId: this.backend.project });
+        if (token) {
+          const bearer = {
+            request: (reqOpts: { headers?: Record<string, string> }) => {
+              reqOpts.headers = { ...reqOpts.headers, Authorization: `Bearer ${token}` };
+              return reqOpts;
+            },
+          };
+          storage.interceptors.push(bearer as unknown as (typeof storage.interceptors)[number]);
+        }
+        return withClose(storage);
       }
       await assertCredentials(this.backend.project);
       return withClose(new Storage({ projectId: this.backend.project }));
@@ -110,7 +116,9 @@ export class VertexClients {
   ): Promise<T> {
     let p = this.cache.get(key) as Promise<T> | undefined;
     if (!p) {
-      p = this.clientOptions().then(make);
+      p = this.clientOptions()
+        .then(make)
+        .then((c) => (key === 'storage' ? c : guardRoutingHeaders(c)));
       p.then((c) => this.created.push(c)).catch(() => this.cache.delete(key));
       this.cache.set(key, p);
     }
@@ -128,19 +136,119 @@ export class VertexClients {
 
 async function resolveOptions(backend: BackendConfig): Promise<ClientOptions> {
   if (backend.kind === 'emulator') {
-    const [{ host, grpcPort }, { grpc }] = await Promise.all([backend.endpoint(), import('google-gax')]);
-    // The emulator speaks plaintext gRPC on loopback; insecure credentials skip auth. Naming the
-    // project and universe stops google-auth from probing the GCE metadata server (a network call).
+    const [{ host, grpcPort, token }, { grpc }] = await Promise.all([backend.endpoint(), import('google-gax')]);
+    // The emulator speaks plaintext gRPC on loopback; insecure credentials skip Google auth (and
+    // carry the emulator's secret when it has one). Naming the project and universe stops
+    // google-auth from probing the GCE metadata server (a network call).
     return {
       apiEndpoint: host,
       port: grpcPort,
-      sslCreds: grpc.credentials.createInsecure(),
+      sslCreds: token ? insecureWithToken(grpc, token) : grpc.credentials.createInsecure(),
       projectId: backend.project,
       universeDomain: 'googleapis.com',
     };
   }
   await assertCredentials(backend.project);
   return { apiEndpoint: `${backend.location}-aiplatform.googleapis.com`, projectId: backend.project };
+}
+
+/**
+ * The longest value a request may carry in a field the client copies into its routing header
+ * (`x-goog-request-params`). Vertex AI resource names are well under 1 KB. A header over HTTP/2's
+ * ~64 KB header-list limit makes the server drop the whole connection (COMPRESSION_ERROR), failing
+ * every call in flight on the shared channel, so such a request is refused before it is sent.
+ */
+export const MAX_ROUTING_VALUE_BYTES = 4096;
+
+/** Request fields the official clients copy into `x-goog-request-params` (and `X.name` for updates). */
+const ROUTING_FIELDS = ['name', 'parent', 'endpoint', 'model', 'resource', 'context', 'execution', 'artifact'];
+
+function checkRouting(method: string, request: unknown): void {
+  const oversized = (v: unknown) =>
+    typeof v === 'string' && v.length > MAX_ROUTING_VALUE_BYTES / 3 && Buffer.byteLength(v) > MAX_ROUTING_VALUE_BYTES;
+  if (oversized(request)) {
+    throw new VertexMcpError(
+      'INVALID_ARGUMENT',
+      `${method}: a resource name of ${Buffer.byteLength(request as string)} bytes is longer than any Vertex AI name (at most ${MAX_ROUTING_VALUE_BYTES}); not sent`,
+    );
+  }
+  if (!request || typeof request !== 'object') return;
+  for (const field of ROUTING_FIELDS) {
+    const v = (request as Record<string, unknown>)[field];
+    const value = v && typeof v === 'object' ? (v as { name?: unknown }).name : v;
+    if (oversized(value)) {
+      throw new VertexMcpError(
+        'INVALID_ARGUMENT',
+        `${method}: ${field} is ${Buffer.byteLength(value as string)} bytes, longer than any Vertex AI resource name (at most ${MAX_ROUTING_VALUE_BYTES}); not sent`,
+      );
+    }
+  }
+}
+
+/**
+ * The client, with every method checking its request's routing fields first (checkRouting): one
+ * call with an absurd name must not take down the channel the other calls share.
+ */
+function guardRoutingHeaders<T extends object>(client: T): T {
+  type Fn = (...a: unknown[]) => unknown;
+  const wrapped = new WeakMap<Fn, Fn>();
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop.startsWith('_') || prop === 'constructor') {
+        return value;
+      }
+      let fn = wrapped.get(value as Fn);
+      if (!fn) {
+        fn = (...args: unknown[]) => {
+          checkRouting(prop, args[0]);
+          return (value as Fn).apply(target, args);
+        };
+        wrapped.set(value as Fn, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+type Grpc = typeof import('google-gax').grpc;
+
+/**
+ * Plaintext channel credentials that add `authorization: Bearer <token>` to every call's metadata.
+ * grpc-js refuses to compose call credentials with `createInsecure()` (they are meant for TLS), so
+ * this wraps the insecure connector and hands it the call credentials itself; every official client
+ * (and the long-running-operations client inside it) then sends the token with no per-call code.
+ */
+function insecureWithToken(grpc: Grpc, token: string): InstanceType<Grpc['ChannelCredentials']> {
+  const insecure = grpc.credentials.createInsecure();
+  const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    callback(null, metadata);
+  });
+  type Connector = Parameters<typeof insecure._createSecureConnector>;
+  class InsecureWithToken extends grpc.ChannelCredentials {
+    override compose(): never {
+      throw new Error('the emulator channel takes no further call credentials');
+    }
+    _isSecure(): boolean {
+      return false;
+    }
+    _equals(other: unknown): boolean {
+      return other instanceof InsecureWithToken && other.token === token;
+    }
+    get token(): string {
+      return token;
+    }
+    _createSecureConnector(target: Connector[0], options: Connector[1], callCredentials?: Connector[2]) {
+      return insecure._createSecureConnector(
+        target,
+        options,
+        callCredentials ? callCredentials.compose(bearer) : bearer,
+      );
+    }
+  }
+  return new InsecureWithToken();
 }
 
 /** Fails fast, before any API call, when Application Default Credentials cannot be found. */

@@ -6,6 +6,11 @@ export interface EmulatorEndpoint {
   grpcPort: number;
   /** The emulator's HTTP port (GCS JSON API); absent when it serves gRPC only. */
   httpPort?: number;
+  /**
+   * The secret the emulator requires on both ports, sent as `Authorization: Bearer <token>`
+   * (gRPC metadata on every call, an HTTP header on every GCS request). Absent: none is sent.
+   */
+  token?: string;
 }
 
 export type BackendConfig =

@@ -4,10 +4,10 @@ import { VertexClients } from './clients.js';
 import type { BackendConfig } from './config.js';
 import { ModelEndpoints } from './endpoints/endpoints.js';
 import { ABTests } from './experiments/ab_tests.js';
+import { Files } from './files.js';
 import { type Logger, silentLogger } from './log.js';
 import { VertexAIMonitoring } from './monitoring/vertex_monitoring.js';
 import { ModelRegistry } from './registry/registry.js';
-import { Files } from './storage.js';
 import { FineTuningPipeline } from './tuning/pipeline.js';
 
 export { VertexClients } from './clients.js';
@@ -28,6 +28,7 @@ export {
   type TestReport,
 } from './experiments/ab_tests.js';
 export * from './experiments/plan.js';
+export { type FileInfo, type FileStat, Files, type WriteOptions, type WrittenFile } from './files.js';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export type { AlertEvent, AlertRule } from './monitoring/index.js';
 export {
@@ -40,7 +41,6 @@ export { STAGES, type Stage } from './registry/naming.js';
 export type { DeletePlan, PromoteOptions, PromotionGate } from './registry/registry.js';
 export { ModelRegistry } from './registry/registry.js';
 export * from './registry/types.js';
-export { type FileInfo, Files } from './storage.js';
 export { BASE_MODELS, BASE_MODELS_AS_OF, type BaseModel } from './tuning/base_models.js';
 export { FineTuningPipeline, type WaitOptions } from './tuning/pipeline.js';
 export * from './tuning/types.js';
@@ -73,6 +73,7 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
   const files = new Files(
     clients,
     (opts.allowedRoots ?? [process.cwd()]).map((r) => path.resolve(r)),
+    { dataDir: opts.dataDir ?? ':memory:' },
   );
   const registry = new ModelRegistry(clients);
   const endpoints = new ModelEndpoints(clients, registry);
@@ -82,6 +83,7 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
   });
   endpoints.onPredict = (result, instances) => monitoring.recordServed(result, instances);
   const experiments = new ABTests(clients, endpoints, registry, monitoring);
+  const tuning = new FineTuningPipeline(clients, files, registry);
   // Comparisons and the beat_production gate rest on A/B tests and tested live numbers.
   registry.evidence = async (name, a, b) => {
     const { abEvidence, liveEvidence } = await import('./experiments/evidence.js');
@@ -95,13 +97,14 @@ export function createLibrary(backend: BackendConfig, opts: LibraryOptions = {})
     clients,
     files,
     registry,
-    tuning: new FineTuningPipeline(clients, files, registry),
+    tuning,
     endpoints,
     monitoring,
     experiments,
     log: opts.log ?? silentLogger,
     async close() {
       experiments.stopBackground();
+      tuning.stopBackground();
       monitoring.close();
       await clients.close();
     },

@@ -7,7 +7,7 @@ export const prepareDataset = defineTool({
   name: 'prepare_dataset',
   title: 'Prepare tuning dataset',
   description:
-    'Convert an SE-Darwin evolution archive or HALO routing-decision log into tuning JSONL (train/validation split, de-duplicated) with a stats report. Streams; reports progress.',
+    'Convert an SE-Darwin evolution archive or HALO routing-decision log into tuning JSONL (train/validation split, de-duplicated) with a stats report. Streams; reports progress. Each run publishes a new generation directory under output plus output/manifest.json (files, sizes, SHA-256), written last: readers see the old dataset or the new one whole. An output that already holds a dataset needs overwrite: true.',
   toolset: 'tuning',
   kind: 'create',
   input: {
@@ -15,7 +15,10 @@ export const prepareDataset = defineTool({
       .enum(['se_darwin', 'halo_routing'])
       .describe('se_darwin (archive of trajectories) or halo_routing (decision log)'),
     input: z.string().min(1).describe('Directory, file or gs:// prefix to read'),
-    output: z.string().min(1).describe('Directory or gs:// prefix for train/validation/stats files'),
+    output: z
+      .string()
+      .min(1)
+      .describe('Directory (plain absolute or relative path) or gs:// prefix; receives gen-*/ and manifest.json'),
     format: z.enum(['gemini', 'prompt_completion']).default('gemini').describe('Output format'),
     quality_threshold: z.number().min(0).max(1).default(0.8).describe('se_darwin: keep quality_score >= this'),
     min_success_rate: z
@@ -27,12 +30,19 @@ export const prepareDataset = defineTool({
     preference_pairs: z.boolean().default(false).describe('halo_routing: also write preferences.jsonl for rlhf'),
     validation_fraction: z.number().min(0).max(0.5).default(0.1).describe('Share held out for validation'),
     seed: z.number().int().min(0).default(0).describe('Seed of the split'),
+    overwrite: z
+      .boolean()
+      .default(false)
+      .describe('Replace the dataset already published at output (refused without it)'),
   },
   output: {
     train_uri: z.string(),
     validation_uri: z.string().nullable(),
     preferences_uri: z.string().nullable(),
     stats_uri: z.string(),
+    manifest_uri: z.string(),
+    generation: z.string(),
+    previous_generation: z.string().nullable(),
     records_read: z.number(),
     kept: z.number(),
     train_examples: z.number(),
@@ -53,6 +63,7 @@ export const prepareDataset = defineTool({
       format: args.format,
       validation_fraction: args.validation_fraction,
       seed: args.seed,
+      overwrite: args.overwrite,
     };
     const r =
       args.source === 'se_darwin'
@@ -73,6 +84,9 @@ export const prepareDataset = defineTool({
       validation_uri: r.output.validation_uri,
       preferences_uri: r.output.preferences_uri ?? null,
       stats_uri: r.output.stats_uri,
+      manifest_uri: r.output.manifest_uri,
+      generation: r.output.generation,
+      previous_generation: r.previous_generation ?? null,
       records_read: r.records_read,
       kept: r.kept,
       train_examples: r.train_examples,
@@ -89,7 +103,7 @@ export const prepareDataset = defineTool({
       .join(', ');
     return {
       structured: out,
-      text: `Read ${r.records_read} records: kept ${r.kept} (${r.train_examples} train, ${r.validation_examples} validation)${drops ? `; dropped ${drops}` : ''}. Train: ${r.output.train_uri}.`,
+      text: `Read ${r.records_read} records: kept ${r.kept} (${r.train_examples} train, ${r.validation_examples} validation)${drops ? `; dropped ${drops}` : ''}. Published generation ${r.output.generation} (${r.output.manifest_uri}); train: ${r.output.train_uri}.`,
     };
   },
 });

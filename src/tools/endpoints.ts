@@ -1,13 +1,26 @@
 // Endpoints toolset: endpoints, deployments by registry version, traffic splits, predictions.
 import { z } from 'zod';
+import { MAX_REPLICAS } from '../lib/endpoints/endpoints.js';
+import { MAX_SPLIT_ENTRIES } from '../lib/endpoints/split.js';
 import { precondition } from '../lib/errors.js';
-import { type EndpointRecord as Endpoint, EndpointDefaultsInput, EndpointRecord } from '../lib/index.js';
+import {
+  type EndpointRecord as Endpoint,
+  EndpointDefaultsInput,
+  EndpointRecord,
+  MAX_REQUEST_BYTES,
+} from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
 import { progressOf } from './progress.js';
 
-const endpoint = z.string().min(1).describe('Endpoint ID or display name');
-const split = z.record(z.string(), z.number().int().min(0).max(100));
+const endpoint = z.string().min(1).max(256).describe('Endpoint ID or display name');
+const modelName = z.string().min(1).max(128).describe('Registry model name');
+const version = z.string().min(1).max(128).describe('Semver, e.g. "1.1.0"');
+const split = z
+  .record(z.string().min(1).max(256), z.number().int().min(0).max(100))
+  .refine((o) => Object.keys(o).length <= MAX_SPLIT_ENTRIES, {
+    message: `at most ${MAX_SPLIT_ENTRIES} entries`,
+  });
 const splitText = (e: Endpoint) =>
   e.deployed
     .map((d) => `${d.name && d.version ? `${d.name} ${d.version}` : d.deployed_model_id} ${d.traffic_percent}%`)
@@ -54,22 +67,30 @@ export const deployModel = defineTool({
   name: 'deploy_model',
   title: 'Deploy model version',
   description:
-    'Deploy a registry version to an endpoint. traffic_percentage p moves p% to it and rescales the others; the first model takes 100%. Waits for the deployment within the time budget, else returns the operation.',
+    'Deploy a registry version to an endpoint. traffic_percentage p moves p% to it and rescales the others; the first model takes 100%. Idempotent: a version already deployed there is returned as it is (no second copy, no traffic moved; use set_traffic_split to change its share). Waits for the deployment within the time budget, else returns the operation.',
   toolset: 'endpoints',
   kind: 'update',
   input: {
     endpoint,
-    name: z.string().describe('Registry model name'),
-    version: z.string().describe('Semver'),
-    traffic_percentage: z.number().int().min(0).max(100).default(0).describe('Share of traffic for this version'),
-    machine_type: z.string().optional().describe('Overrides the endpoint default'),
-    min_replicas: z.number().int().min(1).optional().describe('Overrides the endpoint default'),
-    max_replicas: z.number().int().min(1).optional().describe('Overrides the endpoint default'),
+    name: modelName,
+    version,
+    traffic_percentage: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe('Share of traffic for this version (default 0; the first model of an endpoint takes 100)'),
+    machine_type: z.string().min(1).max(64).optional().describe('Overrides the endpoint default'),
+    min_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional().describe('Overrides the endpoint default'),
+    max_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional().describe('Overrides the endpoint default'),
   },
   output: {
     deployed_model_id: z.string().nullable(),
     done: z.boolean(),
-    operation: z.string(),
+    operation: z.string().nullable().describe('The deploy operation; null when nothing was deployed'),
+    already_deployed: z.boolean().describe('The version was already deployed here: nothing changed'),
+    note: z.string().nullable().describe('E.g. a traffic_percentage that was not applied'),
     endpoint: EndpointRecord,
   },
   async handler(args, ctx) {
@@ -77,6 +98,7 @@ export const deployModel = defineTool({
     progress(0, 1, `deploying ${args.name} ${args.version}`);
     const r = await ctx.lib.endpoints.deployModel(args);
     progress(1, 1, r.done ? 'deployed' : 'still deploying');
+    if (r.already_deployed) return { structured: r, text: `${r.note} Traffic: ${splitText(r.endpoint)}.` };
     const state = r.done ? `deployed as ${r.deployed_model_id}` : `still deploying (operation ${r.operation})`;
     return { structured: r, text: `${args.name} ${args.version} ${state}; traffic: ${splitText(r.endpoint)}.` };
   },
@@ -92,11 +114,12 @@ export const predict = defineTool({
   input: {
     endpoint,
     instances: z
-      .array(z.union([z.string(), z.record(z.string(), z.unknown())]))
+      // Strings are bounded loosely here; the request's 1.5 MB limit is checked (with its message) below.
+      .array(z.union([z.string().max(2 * MAX_REQUEST_BYTES), z.record(z.string().max(256), z.unknown())]))
       .min(1)
       .max(100)
-      .describe('1-100 instances'),
-    parameters: z.record(z.string(), z.unknown()).optional().describe('Model parameters'),
+      .describe('1-100 instances; objects nest at most 32 levels'),
+    parameters: z.record(z.string().max(256), z.unknown()).optional().describe('Model parameters'),
   },
   output: {
     endpoint: z.string(),
@@ -154,8 +177,8 @@ export const undeployModel = defineTool({
   kind: 'destructive',
   input: {
     endpoint,
-    name: z.string().describe('Registry model name'),
-    version: z.string().describe('Semver'),
+    name: modelName,
+    version,
     traffic_split: split.optional().describe('Split for the versions that stay'),
     ...safetyInput,
   },

@@ -234,21 +234,22 @@ export const exportDashboard = defineTool({
   name: 'export_grafana_dashboard',
   title: 'Export Grafana dashboard',
   description:
-    'Write an importable Grafana dashboard (Cloud Monitoring or Prometheus data source) to a file inside the allowed roots or gs://.',
+    'Write an importable Grafana dashboard (Cloud Monitoring or Prometheus data source) to a file inside the allowed roots (never the data directory) or gs://. An existing file needs overwrite: true.',
   toolset: 'monitoring',
   kind: 'create',
   input: {
     datasource: z.enum(['prometheus', 'cloud-monitoring']).describe('Grafana data source'),
-    path: z.string().min(1).describe('Output file (local or gs://)'),
+    path: z.string().min(1).describe('Output file: a plain absolute or relative path, or gs://bucket/object'),
     endpoint: endpoint.optional(),
+    overwrite: z.boolean().default(false).describe('Replace the file if it exists (refused without it)'),
   },
-  output: { path: z.string(), panels: z.number(), queries: z.number() },
+  output: { path: z.string(), panels: z.number(), queries: z.number(), bytes: z.number(), sha256: z.string() },
   async handler(args, { lib }) {
-    const { path, dashboard } = await lib.monitoring.exportGrafanaDashboard(args);
+    const { path, dashboard, written } = await lib.monitoring.exportGrafanaDashboard(args);
     const panels = dashboard.panels.length;
     const queries = dashboard.panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0);
     return {
-      structured: { path, panels, queries },
+      structured: { path, panels, queries, bytes: written.size, sha256: written.sha256 },
       text: `Wrote a ${args.datasource} dashboard with ${panels} panels to ${path}.`,
     };
   },

@@ -1,11 +1,21 @@
 // Registry toolset: semver-versioned models with stages and metrics, in Vertex AI's Model Registry.
 import { z } from 'zod';
-import { ModelMetadataSchema, ModelVersionRecord, ModelVersionSummary, STAGES } from '../lib/index.js';
+import {
+  Metrics,
+  ModelMetadataSchema,
+  ModelName,
+  ModelVersionRecord,
+  ModelVersionSummary,
+  RegistryIssue,
+  ServingRef,
+  STAGES,
+  Version,
+} from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
 
-const name = z.string().describe('Model name (the Vertex model ID)');
-const version = z.string().describe('Semantic version, e.g. "1.2.0"');
+const name = ModelName.describe('Model name (the Vertex model ID)');
+const version = Version.describe('Semantic version, e.g. "1.2.0"');
 const metrics = z.record(z.string(), z.number());
 const fmt = (m: Record<string, number>) =>
   Object.entries(m)
@@ -20,14 +30,18 @@ export const uploadModel = defineTool({
   toolset: 'registry',
   kind: 'create',
   input: ModelMetadataSchema.shape,
-  output: ModelVersionSummary.shape,
+  output: {
+    ...ModelVersionSummary.shape,
+    created: z.boolean().describe('false: this same upload existed already; nothing changed'),
+  },
   async handler(args, { lib }) {
-    const { name, version, version_id, deployment_stage, aliases, source, tags, created_at } =
+    const { name, version, version_id, deployment_stage, aliases, source, tags, created_at, created } =
       await lib.registry.uploadModel(args);
-    const r = { name, version, version_id, deployment_stage, aliases, source, tags, created_at };
+    const r = { name, version, version_id, deployment_stage, aliases, source, tags, created_at, created };
+    const what = created ? 'Uploaded' : 'Already registered (same upload; nothing changed):';
     return {
       structured: r,
-      text: `Uploaded ${r.name} ${r.version} (version id ${r.version_id}, stage ${r.deployment_stage}).`,
+      text: `${what} ${r.name} ${r.version} (version id ${r.version_id}, stage ${r.deployment_stage}).`,
     };
   },
 });
@@ -58,9 +72,9 @@ export const listModels = defineTool({
   kind: 'read',
   input: {
     name: name.optional(),
-    stage: z.enum(STAGES).optional().describe('Only versions in this stage'),
-    source: z.string().optional().describe('Only versions from this source'),
-    tags: z.array(z.string()).optional().describe('Only versions carrying all these tags'),
+    stage: z.enum(STAGES).optional().describe('Only versions in this stage (production/staging: by alias)'),
+    source: z.string().max(63).optional().describe('Only versions from this source ([a-z0-9_-]{1,63})'),
+    tags: z.array(z.string().max(59)).max(50).optional().describe('Only versions carrying all these tags'),
   },
   output: { versions: z.array(ModelVersionSummary), count: z.number() },
   async handler(args, { lib }) {
@@ -77,17 +91,17 @@ export const promoteModel = defineTool({
   name: 'promote_model',
   title: 'Promote model version',
   description:
-    'Move a version to its next stage (development -> staging -> production), or to target_stage. Skipping a stage needs force. Production moves the production alias; the previous production version is archived.',
+    'Move a version to the next stage (development -> staging -> production) or target_stage; the version that held the stage is archived. Skipping a stage needs force; gates are never bypassed. Reports traffic the old production version still serves. Retry-safe.',
   toolset: 'registry',
   kind: 'update',
   input: {
     name,
     version,
     target_stage: z.enum(STAGES).optional().describe('Stage to move to; default: the next one'),
-    force: z.boolean().default(false).describe('Allow skipping stages'),
+    force: z.boolean().default(false).describe('Allow skipping stages (never bypasses a gate)'),
     gate: z
       .object({
-        metric: z.string().optional().describe('Metric that must meet min or max'),
+        metric: z.string().max(63).optional().describe('Metric that must meet min or max'),
         min: z.number().optional().describe('Lowest accepted value of metric'),
         max: z.number().optional().describe('Highest accepted value of metric'),
         beat_production: z.boolean().optional().describe('Candidate must beat the current production version'),
@@ -100,15 +114,34 @@ export const promoteModel = defineTool({
     version: z.string(),
     from_stage: z.enum(STAGES),
     to_stage: z.enum(STAGES),
-    previous_production: z.object({ version: z.string().nullable(), now: z.literal('archived') }).nullable(),
+    stage_now: z.enum(STAGES).nullable().describe('Stage when the call returned'),
+    superseded_by: z.string().nullable().describe('Version that took to_stage meanwhile'),
+    previous_production: z
+      .object({ version: z.string().nullable(), now: z.literal('archived'), serving: z.array(ServingRef) })
+      .nullable(),
+    labels_fixed: z.array(z.string()),
     gate: z
       .object({ metric: z.string().nullable(), value: z.number().nullable(), passed: z.boolean(), reason: z.string() })
       .nullable(),
   },
   async handler(args, { lib }) {
     const r = await lib.registry.promoteModel(args.name, args.version, args);
-    const prev = r.previous_production ? `; ${r.previous_production.version} archived` : '';
-    return { structured: r, text: `${r.name} ${r.version}: ${r.from_stage} -> ${r.to_stage}${prev}.` };
+    const parts = [`${r.name} ${r.version}: ${r.from_stage} -> ${r.to_stage}`];
+    if (r.superseded_by)
+      parts.push(
+        `then ${r.superseded_by} took ${r.to_stage} (a concurrent promotion); ${r.version} is now ${r.stage_now}`,
+      );
+    const prev = r.previous_production;
+    if (prev) {
+      const live = prev.serving.filter((s) => s.traffic_percentage > 0);
+      parts.push(
+        live.length
+          ? `${prev.version} archived but STILL SERVES ${live.map((s) => `${s.traffic_percentage}% of ${s.endpoint}`).join(', ')}: move its traffic with set_traffic_split, or undeploy_model`
+          : `${prev.version} archived`,
+      );
+    }
+    if (r.labels_fixed.length) parts.push(`labels fixed: ${r.labels_fixed.join('; ')}`);
+    return { structured: r, text: `${parts.join('; ')}.` };
   },
 });
 
@@ -122,8 +155,8 @@ export const updateModelMetrics = defineTool({
   input: {
     name,
     version,
-    performance_metrics: metrics.optional().describe('e.g. {"accuracy": 0.91, "latency_p95_ms": 120}'),
-    cost_metrics: metrics.optional().describe('e.g. {"cost_per_1k_requests_usd": 0.4}'),
+    performance_metrics: Metrics.optional().describe('e.g. {"accuracy": 0.91, "latency_p95_ms": 120}'),
+    cost_metrics: Metrics.optional().describe('e.g. {"cost_per_1k_requests_usd": 0.4}'),
   },
   output: { name: z.string(), version: z.string().nullable(), performance_metrics: metrics, cost_metrics: metrics },
   async handler(args, { lib }) {
@@ -221,6 +254,32 @@ export const deleteModel = defineTool({
   },
 });
 
+export const checkModel = defineTool({
+  name: 'check_model',
+  title: 'Check and repair a model',
+  description:
+    'Check a model against the registry invariants (stage labels vs the production/staging aliases, duplicate production labels, versions without a semver alias, duplicate semvers). dry_run: false fixes the labels.',
+  toolset: 'registry',
+  kind: 'update',
+  input: { name, dry_run: z.boolean().default(true).describe('Only report (default); false fixes labels') },
+  output: { name: z.string(), versions: z.number(), dry_run: z.boolean(), issues: z.array(RegistryIssue) },
+  async handler(args, { lib }) {
+    const r = await lib.registry.checkModel(args.name, { dry_run: args.dry_run });
+    const fixed = r.issues.filter((i) => i.fixed).length;
+    const list = r.issues.map((i) => `${i.fixed ? '[fixed] ' : ''}${i.detail}`).join('; ');
+    const tail =
+      r.dry_run && r.issues.some((i) => !['no_semver_alias', 'duplicate_version'].includes(i.kind))
+        ? ' Call with dry_run: false to fix the stage labels and aliases.'
+        : '';
+    return {
+      structured: r,
+      text: r.issues.length
+        ? `${r.name}: ${r.issues.length} issue(s), ${fixed} fixed: ${list}.${tail}`
+        : `${r.name}: ${r.versions} version(s), consistent.`,
+    };
+  },
+});
+
 export const registryTools = [
   uploadModel,
   getModel,
@@ -229,4 +288,5 @@ export const registryTools = [
   updateModelMetrics,
   compareModelVersions,
   deleteModel,
+  checkModel,
 ];

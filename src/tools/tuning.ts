@@ -7,7 +7,7 @@ import { prepareDataset } from './datasets.js';
 import { defineTool } from './define.js';
 import { MAX_WAIT_SECONDS, progressOf } from './progress.js';
 
-const job = z.string().describe('Tuning job ID (or full resource name)');
+const job = z.string().min(1).max(256).describe('Tuning job ID (or full resource name)');
 const waitInput = {
   wait: z
     .boolean()
@@ -26,7 +26,14 @@ function summary(j: Job): string {
     acc !== undefined && acc !== null
       ? `, ${latest?.validation_accuracy !== null ? 'validation' : 'train'} accuracy ${acc.toFixed(3)}`
       : '';
-  const reg = j.registered ? `; registered as ${j.registered.name} ${j.registered.version}` : '';
+  const r = j.registration;
+  const reg = !r
+    ? ''
+    : r.status === 'registered'
+      ? `; registered as ${r.name} ${r.version}`
+      : r.status === 'waiting_for_job' || r.status === 'not_registered' || r.status === 'not_checked'
+        ? ''
+        : `; output ${r.name} ${r.version} ${r.status === 'pending' ? 'is ' : ''}${r.detail}`;
   const err = j.error ? `: ${j.error}` : '';
   return `Tuning job ${j.job} ${j.state}${err}${epochs}${metric}${reg}.`;
 }
@@ -68,7 +75,7 @@ export const submitTuningJob = defineTool({
   name: 'submit_tuning_job',
   title: 'Submit tuning job',
   description:
-    'Start a tuning job (supervised, peft, distillation or rlhf). Returns the job at once, or waits with progress when wait is true. With output, the tuned model is registered as output.name output.version on success.',
+    'Start a tuning job (supervised, peft, distillation or rlhf); returns at once, or waits with progress (wait). With output, the model is registered as output.name output.version on success (here when waiting, else register_tuned_model).',
   toolset: 'tuning',
   kind: 'create',
   input: { ...TuningConfigSchema.shape, ...waitInput },
@@ -89,7 +96,7 @@ export const getTuningJob = defineTool({
   name: 'get_tuning_job',
   title: 'Get tuning job',
   description:
-    'State, per-epoch progress, tuned model and registration of a tuning job; optionally waits for it to finish.',
+    'State, per-epoch progress, tuned model and registration status of a tuning job; optionally waits for it to finish. Read-only: it never registers (see register_tuned_model).',
   toolset: 'tuning',
   kind: 'read',
   input: { job, ...waitInput },
@@ -173,22 +180,38 @@ export const registerTunedModel = defineTool({
   name: 'register_tuned_model',
   title: 'Register tuned model',
   description:
-    "Register a succeeded tuning job's model as a registry version (source tuning_job; base model, dataset and metrics recorded).",
+    "Register a succeeded tuning job's model as a registry version (source tuning_job; base model, dataset and metrics recorded). Without name and version, the job's declared output. Idempotent: a version already registered from this job is returned; one from elsewhere is ALREADY_EXISTS.",
   toolset: 'tuning',
   kind: 'create',
   input: {
     job,
-    name: z.string().describe('Registry model name'),
-    version: z.string().describe('Semantic version, e.g. "1.1.0"'),
-    tags: z.array(z.string()).default([]).describe('Tags for the version'),
+    name: z.string().min(1).max(63).optional().describe("Registry model name (default: the job's output.name)"),
+    version: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('Semantic version, e.g. "1.1.0" (default: the job\'s output.version)'),
+    tags: z.array(z.string().max(59)).max(50).optional().describe("Tags for the version (default: the job's)"),
   },
-  output: ModelVersionSummary.shape,
+  output: { ...ModelVersionSummary.shape, already_registered: z.boolean().describe('It was registered before') },
   async handler(args, { lib }) {
     const r = await lib.tuning.registerTunedModel(args.job, args);
-    const { name, version, version_id, deployment_stage, aliases, source, tags, created_at } = r;
+    const { name, version, version_id, deployment_stage, aliases, source, tags, created_at } = r.model;
+    const what = r.already_registered ? 'Already registered:' : 'Registered';
     return {
-      structured: { name, version, version_id, deployment_stage, aliases, source, tags, created_at },
-      text: `Registered ${name} ${version} from tuning job ${args.job} (validation accuracy ${r.performance_metrics.validation_accuracy ?? 'not measured'}).`,
+      structured: {
+        name,
+        version,
+        version_id,
+        deployment_stage,
+        aliases,
+        source,
+        tags,
+        created_at,
+        already_registered: r.already_registered,
+      },
+      text: `${what} ${name} ${version} from tuning job ${r.job} (validation accuracy ${r.model.performance_metrics.validation_accuracy ?? 'not measured'}).`,
     };
   },
 });

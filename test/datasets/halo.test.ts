@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareHaloRoutingDataset } from '../../src/lib/datasets/index.js';
 import { VertexMcpError } from '../../src/lib/errors.js';
-import { EXAMPLES, HALO_HELDOUT, HALO_LOG, localFiles, pairOf, readJsonl, tempDir } from './helpers.js';
+import { EXAMPLES, HALO_HELDOUT, HALO_LOG, localFiles, pairOf, pub, readJsonl, tempDir, tree } from './helpers.js';
 
 const tmp = tempDir();
 const files = localFiles(EXAMPLES, tmp);
@@ -47,7 +47,7 @@ describe('prepareHaloRoutingDataset', () => {
       validation_fraction: 0,
       format: 'prompt_completion',
     });
-    expect(readJsonl(path.join(output, 'train.jsonl'))).toEqual([
+    expect(readJsonl(pub(output, 'train.jsonl'))).toEqual([
       { prompt: 'Fix the login bug', completion: 'devops' }, // 1.0 first: best rate first
       { prompt: 'Fix the login bug', completion: 'coder' }, // 0.667
       { prompt: 'Draft the release notes', completion: 'writer' }, // 0.75
@@ -74,7 +74,7 @@ describe('prepareHaloRoutingDataset', () => {
       min_success_rate: 0.5,
       validation_fraction: 0,
     });
-    expect(readJsonl(path.join(lo, 'train.jsonl')).map(pairOf)).toEqual([
+    expect(readJsonl(pub(lo, 'train.jsonl')).map(pairOf)).toEqual([
       ['Fix the login bug', 'devops'],
       ['Fix the login bug', 'coder'],
       ['Draft the release notes', 'writer'],
@@ -100,14 +100,15 @@ describe('prepareHaloRoutingDataset', () => {
       preference_pairs: true,
       validation_fraction: 0,
     });
-    expect(readJsonl(path.join(output, 'preferences.jsonl'))).toEqual([
+    expect(readJsonl(pub(output, 'preferences.jsonl'))).toEqual([
       { input: 'Fix the login bug', chosen: 'devops', rejected: 'writer' },
       { input: 'Fix the login bug', chosen: 'coder', rejected: 'writer' },
       { input: 'Draft the release notes', chosen: 'writer', rejected: 'coder' },
     ]);
-    expect(r.output.preferences_uri).toBe(path.join(output, 'preferences.jsonl'));
+    const g = r.output.generation;
+    expect(r.output.preferences_uri).toBe(path.join(output, g, 'preferences.jsonl'));
     expect(r.halo!.preference_pairs).toBe(3);
-    expect(fs.readdirSync(output).sort()).toEqual(['preferences.jsonl', 'stats.json', 'train.jsonl']);
+    expect(tree(output)).toEqual([g, `${g}/preferences.jsonl`, `${g}/stats.json`, `${g}/train.jsonl`, 'manifest.json']);
     expect(r.output.validation_uri).toBeNull();
   });
 
@@ -156,7 +157,7 @@ describe('prepareHaloRoutingDataset', () => {
     expect(r.train_examples + r.validation_examples).toBe(keep);
     expect(r.label_balance.distinct).toBe(6);
     expect(r.halo!.preference_pairs).toBeGreaterThan(50);
-    for (const p of readJsonl(path.join(output, 'preferences.jsonl'))) {
+    for (const p of readJsonl(pub(output, 'preferences.jsonl'))) {
       expect(Object.keys(p)).toEqual(['input', 'chosen', 'rejected']);
       expect(p.chosen).not.toBe(p.rejected);
     }
@@ -165,7 +166,7 @@ describe('prepareHaloRoutingDataset', () => {
   it('produces a dataset a simple router learns to route held-out phrasings from', async () => {
     const output = outDir();
     await prepareHaloRoutingDataset(files, { input: HALO_LOG, output, format: 'prompt_completion' });
-    const train = readJsonl(path.join(output, 'train.jsonl'));
+    const train = readJsonl(pub(output, 'train.jsonl'));
     // Multinomial naive Bayes over lower-cased words, add-one smoothing.
     const words = (s: string) => s.toLowerCase().match(/[a-z0-9+#]+/g) ?? [];
     const counts = new Map<string, Map<string, number>>();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Files } from '../../src/lib/storage.js';
+import { Files } from '../../src/lib/files.js';
 
 export const EXAMPLES = fs.realpathSync(fileURLToPath(new URL('../../examples', import.meta.url)));
 export const ARCHIVE = path.join(EXAMPLES, 'se-darwin-archive');
@@ -98,4 +98,17 @@ export function referenceSeDarwin(dir: string, threshold: number): ReferenceResu
     }
   }
   return res;
+}
+
+/** The published path of `name` (train.jsonl, ...) in a local prepare_dataset output, from its manifest. */
+export function pub(output: string, name: string): string {
+  const m = JSON.parse(fs.readFileSync(path.join(output, 'manifest.json'), 'utf8'));
+  const f = m.files[name];
+  if (!f) throw new Error(`${name} is not in ${output}/manifest.json (${Object.keys(m.files).join(', ')})`);
+  return f.uri;
+}
+
+/** Every entry under a directory, recursively, as sorted relative paths. */
+export function tree(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true }).map(String).sort();
 }

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { H, HashSet64, hash64, LabelCounter } from '../../src/lib/datasets/common.js';
+import { H, HashSet64, hash64 } from '../../src/lib/datasets/dedup.js';
 import { peekQualityScore, prepareSeDarwinDataset } from '../../src/lib/datasets/index.js';
-import { localFiles, pairOf, readJsonl, tempDir } from './helpers.js';
+import { LabelCounter } from '../../src/lib/datasets/labels.js';
+import { localFiles, pairOf, pub, readJsonl, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 const files = localFiles(tmp);
@@ -30,7 +31,7 @@ async function prep(input: string, extra: Record<string, unknown> = {}) {
     format: 'prompt_completion',
     ...extra,
   });
-  const kept = readJsonl(path.join(output, 'train.jsonl')).map(pairOf);
+  const kept = readJsonl(pub(output, 'train.jsonl')).map(pairOf);
   const bad = r.bad_records.map((b) => `${path.basename(b.file)}:${b.line} ${b.reason}`);
   return { r, kept, bad };
 }

@@ -1,10 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateArchive } from '../../scripts/gen-archive.js';
-import { prepareSeDarwinDataset } from '../../src/lib/datasets/index.js';
+import { GENERATION_RE, prepareSeDarwinDataset } from '../../src/lib/datasets/index.js';
 import { VertexMcpError } from '../../src/lib/errors.js';
-import { ARCHIVE, EXAMPLES, localFiles, pairOf, readJsonl, referenceSeDarwin, tempDir } from './helpers.js';
+import { ARCHIVE, EXAMPLES, localFiles, pairOf, pub, readJsonl, referenceSeDarwin, tempDir, tree } from './helpers.js';
 
 const tmp = tempDir();
 const files = localFiles(EXAMPLES, tmp);
@@ -34,8 +35,8 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     expect(r.files_skipped).toBe(1); // README.md
     expect(r.bytes_read).toBe(r.total_bytes);
     // Train + validation hold the reference's examples, in input order on each side.
-    const train = readJsonl(path.join(output, 'train.jsonl')).map(pairOf);
-    const val = readJsonl(path.join(output, 'validation.jsonl')).map(pairOf);
+    const train = readJsonl(pub(output, 'train.jsonl')).map(pairOf);
+    const val = readJsonl(pub(output, 'validation.jsonl')).map(pairOf);
     expect(train.length).toBe(r.train_examples);
     expect(val.length).toBe(r.validation_examples);
     const key = (p: [string, string]) => JSON.stringify(p);
@@ -44,16 +45,33 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     const idx = train.map((p) => order.get(key(p))!);
     expect(idx).toEqual([...idx].sort((a, b) => a - b));
     // stats.json is the report.
-    const stats = JSON.parse(fs.readFileSync(path.join(output, 'stats.json'), 'utf8'));
+    const stats = JSON.parse(fs.readFileSync(pub(output, 'stats.json'), 'utf8'));
     expect(stats.kept).toBe(r.kept);
     expect(stats.dropped).toEqual(r.dropped);
+    const g = r.output.generation;
+    expect(g).toMatch(GENERATION_RE);
     expect(r.output).toEqual({
-      train_uri: path.join(output, 'train.jsonl'),
-      validation_uri: path.join(output, 'validation.jsonl'),
-      stats_uri: path.join(output, 'stats.json'),
+      train_uri: path.join(output, g, 'train.jsonl'),
+      validation_uri: path.join(output, g, 'validation.jsonl'),
+      stats_uri: path.join(output, g, 'stats.json'),
+      manifest_uri: path.join(output, 'manifest.json'),
+      generation: g,
     });
-    // Nothing but the three outputs is left (no temporary files).
-    expect(fs.readdirSync(output).sort()).toEqual(['stats.json', 'train.jsonl', 'validation.jsonl']);
+    // Nothing but the generation and its manifest is left (no temporary files).
+    expect(tree(output)).toEqual([g, `${g}/stats.json`, `${g}/train.jsonl`, `${g}/validation.jsonl`, 'manifest.json']);
+    // The manifest lists the three files with their sizes and SHA-256.
+    const m = JSON.parse(fs.readFileSync(path.join(output, 'manifest.json'), 'utf8'));
+    expect(m).toMatchObject({ kind: 'vertex-mcp#datasetManifest', version: 1, generation: g, previous: null });
+    expect(m.train_examples).toBe(r.train_examples);
+    for (const name of ['train.jsonl', 'validation.jsonl', 'stats.json']) {
+      const bytes = fs.readFileSync(path.join(output, g, name));
+      expect(m.files[name]).toMatchObject({
+        uri: path.join(output, g, name),
+        size: bytes.length,
+        sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+      });
+    }
+    expect(m.files['train.jsonl'].lines).toBe(r.train_examples);
     expect(r.throughput_mb_s).toBeGreaterThan(0);
   });
 
@@ -83,7 +101,7 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
   it('writes Gemini tuning JSONL by default and prompt/completion JSONL on request', async () => {
     const g = outDir();
     await prepareSeDarwinDataset(files, { input: ARCHIVE, output: g, seed: 1 });
-    for (const x of readJsonl(path.join(g, 'train.jsonl'))) {
+    for (const x of readJsonl(pub(g, 'train.jsonl'))) {
       expect(Object.keys(x)).toEqual(['contents']);
       expect(x.contents).toHaveLength(2);
       expect(x.contents[0]).toEqual({ role: 'user', parts: [{ text: expect.any(String) }] });
@@ -92,10 +110,10 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     }
     const pc = outDir();
     await prepareSeDarwinDataset(files, { input: ARCHIVE, output: pc, seed: 1, format: 'prompt_completion' });
-    const lines = readJsonl(path.join(pc, 'train.jsonl'));
+    const lines = readJsonl(pub(pc, 'train.jsonl'));
     for (const x of lines) expect(Object.keys(x)).toEqual(['prompt', 'completion']);
     // Same examples in both formats.
-    expect(lines.map(pairOf)).toEqual(readJsonl(path.join(g, 'train.jsonl')).map(pairOf));
+    expect(lines.map(pairOf)).toEqual(readJsonl(pub(g, 'train.jsonl')).map(pairOf));
   });
 
   it('builds task + requirements prompts and JSON-stringifies object solutions', async () => {
@@ -106,7 +124,7 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
       validation_fraction: 0,
       format: 'prompt_completion',
     });
-    const ex = readJsonl(path.join(output, 'train.jsonl'));
+    const ex = readJsonl(pub(output, 'train.jsonl'));
     const withList = ex.find((x) => /\n\nRequirements:\n- /.test(x.prompt));
     const withString = ex.find((x) => /\n\nRequirements:\n[^-]/.test(x.prompt));
     expect(withList).toBeDefined();
@@ -122,10 +140,9 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     const output = outDir();
     const r = await prepareSeDarwinDataset(files, { input: ARCHIVE, output });
     expect(r.dropped.duplicate).toBeGreaterThan(5);
-    const all = [
-      ...readJsonl(path.join(output, 'train.jsonl')),
-      ...readJsonl(path.join(output, 'validation.jsonl')),
-    ].map((x) => JSON.stringify(pairOf(x)));
+    const all = [...readJsonl(pub(output, 'train.jsonl')), ...readJsonl(pub(output, 'validation.jsonl'))].map((x) =>
+      JSON.stringify(pairOf(x)),
+    );
     expect(new Set(all).size).toBe(all.length);
   });
 
@@ -140,14 +157,14 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     const share = a!.r.validation_examples / a!.r.kept;
     expect(a!.r.kept).toBeGreaterThan(3000);
     expect(Math.abs(share - 0.2)).toBeLessThan(0.025);
-    const read = (o: string, f: string) => fs.readFileSync(path.join(o, f), 'utf8');
+    const read = (o: string, f: string) => fs.readFileSync(pub(o, f), 'utf8');
     expect(read(b!.output, 'train.jsonl')).toBe(read(a!.output, 'train.jsonl'));
     expect(read(b!.output, 'validation.jsonl')).toBe(read(a!.output, 'validation.jsonl'));
     // Another seed: another split of the same examples.
     expect(read(c!.output, 'validation.jsonl')).not.toBe(read(a!.output, 'validation.jsonl'));
     expect(c!.r.kept).toBe(a!.r.kept);
     // A prompt never lands on both sides.
-    const prompts = (o: string, f: string) => new Set(readJsonl(path.join(o, f)).map((x) => pairOf(x)[0]));
+    const prompts = (o: string, f: string) => new Set(readJsonl(pub(o, f)).map((x) => pairOf(x)[0]));
     const tp = prompts(a!.output, 'train.jsonl');
     for (const p of prompts(a!.output, 'validation.jsonl')) expect(tp.has(p)).toBe(false);
   });
@@ -159,7 +176,7 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
       const fast = await prepareSeDarwinDataset(files, { input, output: o1, seed: 9 });
       const full = await prepareSeDarwinDataset(files, { input, output: o2, seed: 9, fast_filter: false });
       for (const f of ['train.jsonl', 'validation.jsonl']) {
-        expect(fs.readFileSync(path.join(o1, f), 'utf8')).toBe(fs.readFileSync(path.join(o2, f), 'utf8'));
+        expect(fs.readFileSync(pub(o1, f), 'utf8')).toBe(fs.readFileSync(pub(o2, f), 'utf8'));
       }
       expect(fast.dropped).toEqual(full.dropped);
       expect(fast.bad_records).toEqual(full.bad_records);
@@ -191,23 +208,31 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     const ac = new AbortController();
     const seen: number[] = [];
     let partial: string[] = [];
+    let abortedAt = -1;
+    const totals = new Set<number>();
     const p = prepareSeDarwinDataset(
       files,
       { input: big, output },
       (pr) => {
         seen.push(pr.bytes_read);
-        expect(pr.total_bytes).toBeGreaterThan(12_000_000);
-        // Reports come at least every 8 MiB: by then train.jsonl has been partly written.
-        if (pr.bytes_read >= 8 << 20) {
-          partial = fs.readdirSync(output);
+        totals.add(pr.total_bytes);
+        if (ac.signal.aborted || pr.bytes_read < 2 << 20) return;
+        // Cancelled once train.jsonl has been partly written (the output directory appears then).
+        partial = fs.existsSync(output) ? tree(output) : [];
+        if (partial.some((f) => f.endsWith('train.jsonl'))) {
+          abortedAt = pr.bytes_read;
           ac.abort();
         }
       },
       ac.signal,
     );
     await expect(p).rejects.toThrow(/abort/i);
-    expect(partial).toContainEqual(expect.stringMatching(/^\.train\.jsonl\..*\.tmp$/));
-    expect(seen.at(-1)).toBeLessThan(12 << 20);
+    // Written aside: a hidden temporary generation directory, removed when cancelled.
+    expect(partial).toContainEqual(expect.stringMatching(/^\.gen-.*\.\d+-[0-9a-f]{8}\.tmp\/train\.jsonl$/));
+    // Reading stopped at the cancellation: no report after it.
+    expect(seen.at(-1)).toBe(abortedAt);
+    expect([...totals]).toEqual([expect.any(Number)]);
+    expect([...totals][0]).toBeGreaterThan(12_000_000);
     expect(fs.existsSync(output)).toBe(false);
 
     // A full run ends with a progress call at 100%.
@@ -233,7 +258,7 @@ describe('prepareSeDarwinDataset on examples/se-darwin-archive', () => {
     });
     expect(b.kept_by_benchmark).toEqual([{ label: 'swe-lite', count: b.kept, share: 1 }]);
     expect(b.dropped.other_benchmark).toBeGreaterThan(100);
-    for (const x of readJsonl(path.join(output, 'train.jsonl'))) expect(x.prompt).toMatch(/Requirements:|^[A-Z]/);
+    for (const x of readJsonl(pub(output, 'train.jsonl'))) expect(x.prompt).toMatch(/Requirements:|^[A-Z]/);
   });
 
   it('reports label balance over the completions', async () => {
@@ -315,22 +340,66 @@ describe('prepareSeDarwinDataset: inputs, outputs and options', () => {
     );
   });
 
-  it('a second run into the same output replaces the files of the first', async () => {
+  it('a second run into the same output needs overwrite, then publishes a new generation', async () => {
     const output = outDir();
-    await prepareSeDarwinDataset(files, { input: ARCHIVE, output, validation_fraction: 0.3 });
-    expect(fs.readdirSync(output).sort()).toEqual(['stats.json', 'train.jsonl', 'validation.jsonl']);
-    const r = await prepareSeDarwinDataset(files, { input: ARCHIVE, output, validation_fraction: 0 });
+    const first = await prepareSeDarwinDataset(files, { input: ARCHIVE, output, validation_fraction: 0.3 });
+    const g1 = first.output.generation;
+    const refused = await prepareSeDarwinDataset(files, { input: ARCHIVE, output, validation_fraction: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: expect.stringMatching(
+        /^output ".*" already holds a dataset \(generation gen-.*\); nothing was written$/,
+      ),
+    });
+    expect(tree(output)).toEqual([
+      g1,
+      `${g1}/stats.json`,
+      `${g1}/train.jsonl`,
+      `${g1}/validation.jsonl`,
+      'manifest.json',
+    ]);
+
+    const r = await prepareSeDarwinDataset(files, { input: ARCHIVE, output, validation_fraction: 0, overwrite: true });
+    const g2 = r.output.generation;
     expect(r.output.validation_uri).toBeNull();
-    expect(fs.readdirSync(output).sort()).toEqual(['stats.json', 'train.jsonl']);
-    expect(readJsonl(path.join(output, 'train.jsonl'))).toHaveLength(r.kept);
+    expect(r.previous_generation).toBe(g1);
+    // The first generation is kept (a job may still read it); the manifest names the second.
+    expect(tree(output)).toEqual([
+      g1,
+      `${g1}/stats.json`,
+      `${g1}/train.jsonl`,
+      `${g1}/validation.jsonl`,
+      g2,
+      `${g2}/stats.json`,
+      `${g2}/train.jsonl`,
+      'manifest.json',
+    ]);
+    expect(readJsonl(pub(output, 'train.jsonl'))).toHaveLength(r.kept);
+    const m = JSON.parse(fs.readFileSync(path.join(output, 'manifest.json'), 'utf8'));
+    expect([m.generation, m.previous.generation, Object.keys(m.files).sort()]).toEqual([
+      g2,
+      g1,
+      ['stats.json', 'train.jsonl'],
+    ]);
+    // A third run drops the first generation.
+    const third = await prepareSeDarwinDataset(files, { input: ARCHIVE, output, seed: 4, overwrite: true });
+    const g3 = third.output.generation;
+    expect(fs.readdirSync(output).sort()).toEqual([g2, g3, 'manifest.json']);
   });
 
   it('does not read its own earlier outputs when the output lies inside the input', async () => {
     const dir = path.join(tmp, 'self');
     fs.cpSync(path.join(ARCHIVE, 'iteration-01'), dir, { recursive: true });
     const first = await prepareSeDarwinDataset(files, { input: dir, output: path.join(dir, 'prepared') });
-    const again = await prepareSeDarwinDataset(files, { input: dir, output: path.join(dir, 'prepared') });
+    const again = await prepareSeDarwinDataset(files, {
+      input: dir,
+      output: path.join(dir, 'prepared'),
+      overwrite: true,
+    });
     expect(again.records_read).toBe(first.records_read);
-    expect(again.files_skipped).toBe(first.files_skipped + 3);
+    // gen-…/train.jsonl, validation.jsonl, stats.json and manifest.json
+    expect(again.files_skipped).toBe(first.files_skipped + 4);
   });
 });

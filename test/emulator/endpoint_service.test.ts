@@ -336,20 +336,33 @@ describe('EndpointService (emulated, official client)', () => {
         minReplicaCount: 1,
         maxReplicaCount: 1,
       });
-      const dm1 = await deploy(ep.name!, `${base}@1`, { split: { '0': 10 } });
+      const dm1 = await deploy(ep.name!, `${base}@1`, { split: { '0': 10, '42': 90 } });
       expect(dm1.modelVersionId).toBe('1');
       expect(await split(ep.name!)).toEqual({ '42': 90, [dm1.id!]: 10 });
       const [versions] = await c.models.listModelVersions({ name: base });
       expect(versions.map((v) => v.deployedModels!.map((d) => d.deployedModelId))).toEqual([[dm1.id], ['42']]);
-      await undeploy(ep.name!, dm1.id!);
+      await undeploy(ep.name!, dm1.id!, { '42': 100 });
       await undeploy(ep.name!, '42');
     });
 
-    it('applies deploy-time splits: none (0% for the newcomer), {"0": p} rescaled, and full splits', async () => {
+    it('applies deploy-time splits: none (0% for the newcomer) and complete ones; refuses a lone {"0": p}', async () => {
       const ep = await create();
       const a = await deploy(ep.name!, modelA);
-      // [A:100] deploy B with {"0": 20} -> A 80, B 20
-      const b = await deploy(ep.name!, modelB, { split: { '0': 20 } });
+      // DeployModelRequest.traffic_split: "The traffic percentage values must add up to 100." The
+      // emulator no longer rescales the others for a lone {"0": p}: Vertex refuses it.
+      await expectStatus(
+        c.endpoints.deployModel({
+          endpoint: ep.name,
+          deployedModel: { model: modelB, dedicatedResources: dedicated() },
+          trafficSplit: { '0': 20 },
+        }),
+        INVALID_ARGUMENT,
+        new RegExp(
+          `\\{"0": 20\\} adds up to 20, not 100: the traffic percentage values must add up to 100; give the complete split, including the deployed models "${a.id}"`,
+        ),
+      );
+      expect((await get(ep.name!)).deployedModels!.map((d) => d.id)).toEqual([a.id]);
+      const b = await deploy(ep.name!, modelB, { split: { '0': 20, [a.id!]: 80 } });
       expect(await split(ep.name!)).toEqual({ [a.id!]: 80, [b.id!]: 20 });
       // No split: "the Endpoint's traffic_split is not updated" -> C gets nothing.
       const cc = await deploy(ep.name!, modelA);
@@ -357,10 +370,11 @@ describe('EndpointService (emulated, official client)', () => {
       // A full split with "0" for the model being deployed.
       const d = await deploy(ep.name!, modelB, { split: { [a.id!]: 40, [b.id!]: 30, [cc.id!]: 5, '0': 25 } });
       expect(await split(ep.name!)).toEqual({ [a.id!]: 40, [b.id!]: 30, [cc.id!]: 5, [d.id!]: 25 });
-      // {"0": 10} rescales the other 100 to 90: 36, 27, 4.5, 22.5 -> 36, 27, 4, 23 (.5 tie -> larger weight)
-      const e = await deploy(ep.name!, modelA, { split: { '0': 10 } });
-      expect(await split(ep.name!)).toEqual({ [a.id!]: 36, [b.id!]: 27, [cc.id!]: 4, [d.id!]: 23, [e.id!]: 10 });
-      for (const id of [e, d, cc, b, a].map((x) => x.id!)) await undeploy(ep.name!, id);
+      // {"0": 100} alone: the models not listed receive no traffic.
+      const e = await deploy(ep.name!, modelA, { split: { '0': 100 } });
+      expect(await split(ep.name!)).toEqual({ [e.id!]: 100 });
+      for (const id of [a, b, cc, d].map((x) => x.id!)) await undeploy(ep.name!, id);
+      await undeploy(ep.name!, e.id!); // the last one may carry traffic: the split ends up empty
       expect(await split(ep.name!)).toEqual({});
     });
 
@@ -376,6 +390,7 @@ describe('EndpointService (emulated, official client)', () => {
       await expectStatus(req({ '0': 30, [a.id!]: 60 }), INVALID_ARGUMENT, /must add up to 100, but .* adds up to 90/);
       await expectStatus(req({ '0': 30, '999': 70 }), INVALID_ARGUMENT, /key "999" is not a deployed model/);
       await expectStatus(req({ '0': 130 }), INVALID_ARGUMENT, /integers from 0 to 100/);
+      await expectStatus(req({ '0': 30 }), INVALID_ARGUMENT, /adds up to 30, not 100/);
       expect((await get(ep.name!)).deployedModels!.map((d) => d.id)).toEqual([a.id]);
       await undeploy(ep.name!, a.id!);
     });
@@ -390,6 +405,17 @@ describe('EndpointService (emulated, official client)', () => {
         /dedicated_resources\.min_replica_count is -1; it must not be negative/,
       );
       await expectStatus(req(dedicated(1, -2)), INVALID_ARGUMENT, /dedicated_resources\.max_replica_count is -2/);
+      // Bounded: the largest int32 is not a replica count (on Vertex AI, quota refuses it).
+      await expectStatus(
+        req(dedicated(2 ** 31 - 1)),
+        INVALID_ARGUMENT,
+        /dedicated_resources\.min_replica_count is 2147483647; at most 1000 is allowed/,
+      );
+      await expectStatus(
+        req(dedicated(1, 1001)),
+        INVALID_ARGUMENT,
+        /dedicated_resources\.max_replica_count is 1001; at most 1000 is allowed/,
+      );
       await expectStatus(
         req(dedicated(0, 2)),
         INVALID_ARGUMENT,
@@ -548,15 +574,32 @@ describe('EndpointService (emulated, official client)', () => {
   });
 
   describe('UndeployModel', () => {
-    it('[A:50, B:30, C:20] undeploy C -> A 63, B 37 (largest remainder)', async () => {
+    // UndeployModelRequest.traffic_split: "A DeployedModel will be successfully undeployed only if it
+    // doesn't have any traffic assigned to it when this method executes, or if this field unassigns
+    // any traffic to it."
+    it('refuses to undeploy a model that carries traffic unless the split unassigns it (nothing rescaled)', async () => {
       const ep = await create();
       const a = await deploy(ep.name!, modelA);
       const b = await deploy(ep.name!, modelB, { split: { '0': 30, [a.id!]: 70 } });
       const cc = await deploy(ep.name!, modelA, { split: { '0': 20, [a.id!]: 50, [b.id!]: 30 } });
-      await undeploy(ep.name!, cc.id!);
+      await expectStatus(
+        c.endpoints.undeployModel({ endpoint: ep.name, deployedModelId: cc.id }),
+        FAILED_PRECONDITION,
+        new RegExp(
+          `deployed model ${cc.id} has 20% of the endpoint's traffic assigned to it; a DeployedModel is undeployed only if it has no traffic assigned or if traffic_split unassigns its traffic`,
+        ),
+      );
+      expect(await split(ep.name!)).toEqual({ [a.id!]: 50, [b.id!]: 30, [cc.id!]: 20 });
+      expect((await get(ep.name!)).deployedModels!.map((d) => d.id)).toEqual([a.id, b.id, cc.id]);
+      // With a split that unassigns it: what the library sends (largest remainder: 62.5/37.5 -> 63/37).
+      await undeploy(ep.name!, cc.id!, { [a.id!]: 63, [b.id!]: 37 });
       expect(await split(ep.name!)).toEqual({ [a.id!]: 63, [b.id!]: 37 });
-      // With a split: B takes everything.
-      await undeploy(ep.name!, a.id!, { [b.id!]: 100 });
+      // A model moved to 0% first undeploys without a split.
+      await c.endpoints.updateEndpoint({
+        endpoint: { name: ep.name, trafficSplit: { [a.id!]: 0, [b.id!]: 100 } },
+        updateMask: { paths: ['traffic_split'] },
+      });
+      await undeploy(ep.name!, a.id!);
       expect(await split(ep.name!)).toEqual({ [b.id!]: 100 });
       const refs = (await c.models.getModel({ name: modelA }))[0].deployedModels!;
       expect(refs.filter((r) => r.endpoint === ep.name)).toEqual([]);
@@ -566,7 +609,7 @@ describe('EndpointService (emulated, official client)', () => {
     it('refuses a split that still routes to the undeployed model, or an unknown ID', async () => {
       const ep = await create();
       const a = await deploy(ep.name!, modelA);
-      const b = await deploy(ep.name!, modelB, { split: { '0': 50 } });
+      const b = await deploy(ep.name!, modelB, { split: { '0': 50, [a.id!]: 50 } });
       await expectStatus(
         c.endpoints.undeployModel({
           endpoint: ep.name,
@@ -599,7 +642,7 @@ describe('EndpointService (emulated, official client)', () => {
       await expectStatus(
         c.endpoints.undeployModel({ endpoint: ep.name, deployedModelId: a.id }),
         FAILED_PRECONDITION,
-        /carries 100% of the traffic .* pass traffic_split/,
+        /has 100% of the endpoint's traffic assigned to it; .* pass traffic_split/,
       );
       await undeploy(ep.name!, a.id!, { [b.id!]: 100 });
       await undeploy(ep.name!, b.id!);
@@ -750,7 +793,7 @@ describe('EndpointService across a restart (temp data dir)', () => {
         return (await op.promise())[0].deployedModel!;
       };
       const dmA = await deployOne(a);
-      const dmB = await deployOne(b, { '0': 30 }, 2);
+      const dmB = await deployOne(b, { '0': 30, [dmA.id!]: 70 }, 2);
       const before = (await c.endpoints.getEndpoint({ name: ep.name }))[0];
       expect(before.trafficSplit).toEqual({ [dmA.id!]: 70, [dmB.id!]: 30 });
       const routedBefore: string[] = [];

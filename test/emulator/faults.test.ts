@@ -169,7 +169,7 @@ describe('per-deployed-model faults through the official clients', () => {
       return (await d.promise())[0].deployedModel!.id!;
     };
     control = await deploy(v1, 'router@1.0.0');
-    treatment = await deploy(v2, 'router@1.1.0', { '0': 50 });
+    treatment = await deploy(v2, 'router@1.1.0', { '0': 50, [control]: 50 });
   });
 
   afterAll(async () => {

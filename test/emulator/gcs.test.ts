@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CRC32C, type File, Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GCS_MARKER } from '../../src/emulator/gcs.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 
 function connect(emu: Emulator): Storage {
@@ -150,6 +151,58 @@ describe('emulator GCS through @google-cloud/storage', () => {
           errors: [{ message: 'No such object: datasets/raw/none', domain: 'global', reason: 'notFound' }],
         },
       });
+    });
+
+    it('refuses the object names GCS refuses (and NUL), on every upload path, storing nothing', async () => {
+      await storage
+        .bucket('names')
+        .create()
+        .catch(() => {});
+      const media = (name: string) =>
+        fetch(`${base}/upload/storage/v1/b/names/o?uploadType=media&name=${encodeURIComponent(name)}`, {
+          method: 'POST',
+          body: 'x',
+        });
+      const cases: [string, RegExp][] = [
+        ['a\u0000b', /must not contain carriage returns, line feeds or NUL/],
+        ['a\nb', /must not contain carriage returns, line feeds or NUL/],
+        ['a\rb', /must not contain carriage returns, line feeds or NUL/],
+        ['..', /Object name '\.\.' is not allowed/],
+        ['.', /Object name '\.' is not allowed/],
+        ['.well-known/acme-challenge/token', /cannot start with '\.well-known\/acme-challenge\/'/],
+        ['x'.repeat(1025), /longer than 1024 bytes/],
+      ];
+      for (const [name, re] of cases) {
+        const res = await media(name);
+        expect(res.status, JSON.stringify(name)).toBe(400);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(re);
+        // Through the client, resumable and multipart.
+        for (const resumable of [true, false]) {
+          const f = await failure(storage.bucket('names').file(name).save('x', { resumable }));
+          expect(f.code, `${JSON.stringify(name)} resumable=${resumable}`).toBe(400);
+        }
+        await expect(emu.gcs.write(`gs://names/${name}`, 'x')).rejects.toMatchObject({ code: 400 });
+      }
+      // 1024 bytes, names GCS only advises against ('#', '[', '*', '?', spaces) and a '.well-known/' elsewhere: accepted.
+      for (const name of ['y'.repeat(1024), 'a#1', 'b[x]*?', 'with space', 'dir/.well-known/acme-challenge/t']) {
+        expect((await media(name)).status, name).toBe(200);
+      }
+      const [files] = await storage.bucket('names').getFiles();
+      expect(files).toHaveLength(5);
+    });
+
+    it('a write into a bucket that does not exist fails (404) on every path and stores nothing', async () => {
+      const res = await fetch(`${base}/upload/storage/v1/b/no-such-bucket/o?uploadType=media&name=x`, {
+        method: 'POST',
+        body: 'x',
+      });
+      expect(res.status).toBe(404);
+      for (const resumable of [true, false]) {
+        const f = await failure(storage.bucket('no-such-bucket').file('x').save('x', { resumable }));
+        expect(f.code).toBe(404);
+      }
+      expect(emu.gcs.hasBucket('no-such-bucket')).toBe(false);
+      expect(fs.readdirSync(path.join(emu.gcs.root, '.uploads'))).toEqual([]);
     });
 
     it('parses a multipart body that arrives in tiny pieces, with boundary look-alikes in the media', async () => {
@@ -461,6 +514,8 @@ describe('emulator GCS persistence', () => {
   it("removes the byte store of a ':memory:' emulator on close", async () => {
     const emu = await startEmulator({ dataDir: ':memory:' });
     const root = emu.gcs.root;
+    // Marked as the server's state: the library's Files refuse any path under it.
+    expect(fs.existsSync(path.join(root, GCS_MARKER))).toBe(true);
     await emu.gcs.write('gs://vertex-mcp-emulator/x', 'x');
     expect(fs.existsSync(root)).toBe(true);
     await emu.close();

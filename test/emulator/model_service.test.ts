@@ -29,6 +29,7 @@ const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
+const ABORTED = 10;
 
 describe('ModelService (emulated, official client)', () => {
   let emu: Emulator;
@@ -95,16 +96,48 @@ describe('ModelService (emulated, official client)', () => {
       expect(m.versionId).toBe('1');
     });
 
-    it('moves an alias requested by a new version off the version that held it', async () => {
+    it('refuses a new version an alias another version holds (aliases are unique per model); "default" moves', async () => {
       await upload({ modelId: 'mover', model: model({ versionAliases: ['staging'] }) });
+      await expectStatus(
+        client.uploadModel({ parent, parentModel: modelName('mover'), model: model({ versionAliases: ['staging'] }) }),
+        ALREADY_EXISTS,
+        /version alias "staging" is already held by version 1 of .*models\/mover/,
+      );
+      expect(await aliasesOf('mover')).toEqual({ '1': ['default', 'staging'] });
+      // Nothing was created: the next version is 2, not 3.
       const res = await upload({
         parentModel: modelName('mover'),
-        model: model({ versionAliases: ['staging', 'default'] }),
+        model: model({ versionAliases: ['canary', 'default'] }),
       });
       expect(res.modelVersionId).toBe('2');
-      expect(await aliasesOf('mover')).toEqual({ '1': [], '2': ['default', 'staging'] });
+      expect(await aliasesOf('mover')).toEqual({ '1': ['staging'], '2': ['canary', 'default'] });
       const [m] = await client.getModel({ name: modelName('mover') });
       expect(m.versionId).toBe('2');
+    });
+
+    it('creates a model once under concurrent uploads with one model_id; the rest get ALREADY_EXISTS', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => upload({ modelId: 'racer', model: model({ versionAliases: ['v1-0-0'] }) })),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+      expect(ok).toHaveLength(1);
+      expect(refused.map((r) => (r.reason as { code: number }).code)).toEqual(Array(7).fill(ALREADY_EXISTS));
+      expect(String(refused[0]!.reason.details)).toMatch(/Model .*models\/racer already exists; set parent_model/);
+      expect(Object.keys(await aliasesOf('racer'))).toEqual(['1']);
+    });
+
+    it('gives one version of concurrent uploads asking for one alias', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, () =>
+          upload({ parentModel: modelName('racer'), model: model({ versionAliases: ['v1-1-0', 'production'] }) }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(
+        results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
+      ).toEqual(Array(5).fill(ALREADY_EXISTS));
+      expect(await aliasesOf('racer')).toEqual({ '1': ['default', 'v1-0-0'], '2': ['production', 'v1-1-0'] });
     });
 
     it('generates a numeric model id when none is given', async () => {
@@ -363,6 +396,49 @@ describe('ModelService (emulated, official client)', () => {
       expect([v1.displayName, v2.displayName]).toEqual(['Router v2', 'Router v2']);
       expect(v1.versionDescription).toBe('{"base_model":"x"}');
       expect(v2.versionDescription).toBe('');
+    });
+
+    it('checks a request etag against the stored one (ABORTED when stale) and changes it on every write', async () => {
+      const name = `${modelName('updatable')}@1`;
+      const [read] = await client.getModel({ name });
+      expect(read.etag).toMatch(/^[A-Za-z0-9+/=]{4,}$/);
+      const [again] = await client.getModel({ name });
+      expect(again.etag).toBe(read.etag); // reads change nothing
+      const [written] = await client.updateModel({
+        model: { name, labels: { stage: 'staging' }, etag: read.etag },
+        updateMask: { paths: ['labels'] },
+      });
+      expect(written.etag).not.toBe(read.etag);
+      // A second writer that read before the first write loses.
+      await expectStatus(
+        client.updateModel({
+          model: { name, labels: { stage: 'archived' }, etag: read.etag },
+          updateMask: { paths: ['labels'] },
+        }),
+        ABORTED,
+        /etag does not match .*updatable@1.*read it again/,
+      );
+      const [now] = await client.getModel({ name });
+      expect(now.labels).toEqual({ stage: 'staging' });
+      expect(now.etag).toBe(written.etag);
+      // No etag: a blind overwrite, as the proto says.
+      await client.updateModel({
+        model: { name, labels: { stage: 'development' } },
+        updateMask: { paths: ['labels'] },
+      });
+      // Moving an alias is a write of both versions involved.
+      const [v2] = await client.getModel({ name: `${modelName('updatable')}@2` });
+      const [v1] = await client.getModel({ name });
+      await client.mergeVersionAliases({ name, versionAliases: ['next'] });
+      const [v2after] = await client.getModel({ name: `${modelName('updatable')}@2` });
+      const [v1after] = await client.getModel({ name });
+      expect(v2after.etag).not.toBe(v2.etag);
+      expect(v1after.etag).not.toBe(v1.etag);
+      await expectStatus(
+        client.updateModel({ model: { name, labels: {}, etag: v1.etag }, updateMask: { paths: ['labels'] } }),
+        ABORTED,
+      );
+      await client.mergeVersionAliases({ name: `${modelName('updatable')}@2`, versionAliases: ['next'] });
     });
 
     it('requires an update mask of updatable fields and valid values', async () => {

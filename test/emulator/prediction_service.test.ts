@@ -117,7 +117,7 @@ describe('PredictionService.Predict (emulated, official client)', () => {
     modelB = await uploadLocal(emu, c, 'router-b', artB);
     ab = await createEndpoint(c, 'ab-test');
     dmA = (await deploy(c, ab, modelA)).id!;
-    dmB = (await deploy(c, ab, modelB, { '0': 20 })).id!;
+    dmB = (await deploy(c, ab, modelB, { '0': 20, [dmA]: 80 })).id!;
   });
 
   afterAll(async () => {
@@ -218,7 +218,7 @@ describe('PredictionService.Predict (emulated, official client)', () => {
   it('routes 3,000 requests 80/20: exactly the seeded draws, and a chi-square test at alpha 0.01', async () => {
     const name = await createEndpoint(c, 'split-80-20');
     const a = (await deploy(c, name, modelA)).id!;
-    const b = (await deploy(c, name, modelB, { '0': 20 })).id!;
+    const b = (await deploy(c, name, modelB, { '0': 20, [a]: 80 })).id!;
     const [ep] = await c.endpoints.getEndpoint({ name });
     expect(ep.trafficSplit).toEqual({ [a]: 80, [b]: 20 });
     const n = 3000;
@@ -249,7 +249,7 @@ describe('PredictionService.Predict (emulated, official client)', () => {
   it('routes a request sequence reproducibly: request k follows draw k of the endpoint seed', async () => {
     const name = await createEndpoint(c, 'sequence');
     const a = (await deploy(c, name, modelA)).id!;
-    const b = (await deploy(c, name, modelB, { '0': 50 })).id!;
+    const b = (await deploy(c, name, modelB, { '0': 50, [a]: 50 })).id!;
     const routed: string[] = [];
     for (let k = 0; k < 50; k++) {
       routed.push((await c.predictions.predict({ endpoint: name, instances: [toValue('x')] }))[0].deployedModelId!);
@@ -263,7 +263,7 @@ describe('PredictionService.Predict (emulated, official client)', () => {
   it('records exactly the requests sent: a row per instance, the first of each request marked, and a 400 row per refused request', async () => {
     const name = await createEndpoint(c, 'records');
     const a = (await deploy(c, name, modelA)).id!;
-    const b = (await deploy(c, name, modelB, { '0': 40 })).id!;
+    const b = (await deploy(c, name, modelB, { '0': 40, [a]: 60 })).id!;
     const expected: Record<string, number> = {};
     const requests: Record<string, number> = {};
     const add = (key: string, k: number) => {

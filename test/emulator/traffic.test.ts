@@ -1,8 +1,8 @@
-// Traffic split rules (src/emulator/traffic.ts) as worked examples: apportioning, deploy and
-// undeploy splits, validation, and the seeded per-request routing.
+// Traffic split rules (src/emulator/traffic.ts) as worked examples: deploy and undeploy splits
+// refused where Vertex refuses them (each rule quoting endpoint_service.proto), validation, and the
+// seeded per-request routing.
 import { describe, expect, it } from 'vitest';
 import {
-  apportion,
   checkSplit,
   deploySplit,
   pickDeployedModel,
@@ -23,31 +23,6 @@ function error(fn: () => unknown): { code: number; message: string } {
   }
   throw new Error('expected an error');
 }
-
-describe('apportion (largest remainder)', () => {
-  it('keeps exact proportions when they are integers', () => {
-    expect(apportion({ '1': 100 }, 80)).toEqual({ '1': 80 });
-    expect(apportion({ '1': 50, '2': 50 }, 80)).toEqual({ '1': 40, '2': 40 });
-    expect(apportion({ '1': 50, '2': 30 }, 100)).toEqual({ '1': 63, '2': 37 }); // 62.5 / 37.5: tie -> larger weight
-  });
-
-  it('gives the points left to the largest remainders', () => {
-    // quotas 33.33 / 33.33 / 33.33 -> floors 33+33+33 = 99; the tie goes to the smallest ID.
-    expect(apportion({ '1': 1, '2': 1, '3': 1 }, 100)).toEqual({ '1': 34, '2': 33, '3': 33 });
-    // quotas for 90 of {60, 25, 15}: 54, 22.5, 13.5 -> 54, 22, 13 = 89; .5 tie -> larger weight (25).
-    expect(apportion({ '1': 60, '2': 25, '3': 15 }, 90)).toEqual({ '1': 54, '2': 23, '3': 13 });
-    // quotas for 70 of {33, 33, 34}: 23.1, 23.1, 23.8 -> 23, 23, 23 = 69; largest remainder .8 -> "3".
-    expect(apportion({ '1': 33, '2': 33, '3': 34 }, 70)).toEqual({ '1': 23, '2': 23, '3': 24 });
-  });
-
-  it('always sums to the total and keeps zero weights at zero', () => {
-    for (let total = 0; total <= 100; total++) {
-      const out = apportion({ '7': 13, '8': 0, '9': 29, '10': 58 }, total);
-      expect(Object.values(out).reduce((a, b) => a + b, 0)).toBe(total);
-      expect(out['8']).toBe(0);
-    }
-  });
-});
 
 describe('checkSplit / updateSplit (Endpoint.traffic_split)', () => {
   it('accepts a split that sums to 100 over deployed models, or an empty one', () => {
@@ -90,32 +65,27 @@ describe('deploySplit (DeployModelRequest.traffic_split)', () => {
     });
   });
 
-  it('rescales the others when only {"0": p} is given (emulator convenience)', () => {
-    // [A:100] deploy B with {"0": 20} -> A 80, B 20
-    expect(deploySplit({ '1': 100 }, ['1'], '2', { '0': 20 })).toEqual({ '1': 80, '2': 20 });
-    // [A:50, B:50] deploy C at 25 -> A 37.5 -> 38 (tie: equal weights -> smaller ID), B 37, C 25
-    expect(deploySplit({ '1': 50, '2': 50 }, ['1', '2'], '3', { '0': 25 })).toEqual({ '1': 38, '2': 37, '3': 25 });
-    // [A:70, B:30] deploy C at 10 -> 63, 27, 10 (exact)
-    expect(deploySplit({ '1': 70, '2': 30 }, ['1', '2'], '3', { '0': 10 })).toEqual({ '1': 63, '2': 27, '3': 10 });
-    // [A:60, B:25, C:15] deploy D at 10 -> 54, 22.5, 13.5 -> 54, 23, 13 (tie .5 -> larger weight B), D 10
-    expect(deploySplit({ '1': 60, '2': 25, '3': 15 }, ['1', '2', '3'], '4', { '0': 10 })).toEqual({
-      '1': 54,
-      '2': 23,
-      '3': 13,
-      '4': 10,
-    });
-    // {"0": 0}: deployed as a shadow, the others keep their split
-    expect(deploySplit({ '1': 70, '2': 30 }, ['1', '2'], '3', { '0': 0 })).toEqual({ '1': 70, '2': 30, '3': 0 });
-    // {"0": 100}: everything moves to the new model
-    expect(deploySplit({ '1': 70, '2': 30 }, ['1', '2'], '3', { '0': 100 })).toEqual({ '1': 0, '2': 0, '3': 100 });
-  });
-
-  it('refuses {"0": p < 100} when there is nothing to rescale', () => {
+  // DeployModelRequest.traffic_split: "The traffic percentage values must add up to 100."
+  it('refuses a lone {"0": p} with p < 100: it does not add up to 100 (nothing is rescaled)', () => {
+    for (const p of [0, 20, 99]) {
+      const err = error(() => deploySplit({ '1': 100 }, ['1'], '2', { '0': p }));
+      expect(err.code).toBe(INVALID_ARGUMENT);
+      expect(err.message).toContain(
+        `{"0": ${p}} adds up to ${p}, not 100: the traffic percentage values must add up to 100`,
+      );
+      expect(err.message).toContain('including the deployed models "1"');
+    }
     const first = error(() => deploySplit({}, [], '1', { '0': 40 }));
     expect(first.code).toBe(INVALID_ARGUMENT);
-    expect(first.message).toMatch(/adds up to 40, not 100: this is the endpoint's first model/);
+    expect(first.message).toMatch(/adds up to 40, not 100: .*this is the endpoint's first model/);
     const idle = error(() => deploySplit({}, ['1'], '2', { '0': 40 }));
-    expect(idle.message).toMatch(/carry no traffic to rescale/);
+    expect(idle.message).toMatch(/adds up to 40, not 100/);
+  });
+
+  it('takes {"0": 100} alone: the models not listed receive no traffic', () => {
+    // Endpoint.traffic_split: "If a DeployedModel's ID is not listed in this map, then it receives no traffic."
+    expect(deploySplit({ '1': 70, '2': 30 }, ['1', '2'], '3', { '0': 100 })).toEqual({ '3': 100 });
+    expect(deploySplit({}, [], '3', { '0': 100 })).toEqual({ '3': 100 });
   });
 
   it('rejects partial splits, unknown keys and the new model under its own ID', () => {
@@ -128,30 +98,38 @@ describe('deploySplit (DeployModelRequest.traffic_split)', () => {
 });
 
 describe('undeploySplit (UndeployModelRequest.traffic_split)', () => {
-  it('rescales the remaining models when the undeployed one carried traffic', () => {
-    // [A:50, B:30, C:20] undeploy C -> 62.5 / 37.5 -> A 63, B 37
-    expect(undeploySplit({ '1': 50, '2': 30, '3': 20 }, ['1', '2', '3'], '3', {})).toEqual({ '1': 63, '2': 37 });
-    // [A:80, B:20] undeploy A -> B 100
-    expect(undeploySplit({ '1': 80, '2': 20 }, ['1', '2'], '1', {})).toEqual({ '2': 100 });
-    // [A:34, B:33, C:33] undeploy A -> 50 / 50
-    expect(undeploySplit({ '1': 34, '2': 33, '3': 33 }, ['1', '2', '3'], '1', {})).toEqual({ '2': 50, '3': 50 });
-    // [A:10, B:45, C:45] undeploy A -> 50 / 50
-    expect(undeploySplit({ '1': 10, '2': 45, '3': 45 }, ['1', '2', '3'], '1', {})).toEqual({ '2': 50, '3': 50 });
-    // [A:40, B:35, C:25] undeploy B -> 61.54 / 38.46 -> 62, 38
-    expect(undeploySplit({ '1': 40, '2': 35, '3': 25 }, ['1', '2', '3'], '2', {})).toEqual({ '1': 62, '3': 38 });
+  // "A DeployedModel will be successfully undeployed only if it doesn't have any traffic assigned to
+  // it when this method executes, or if this field unassigns any traffic to it."
+  it('refuses to undeploy a model that carries traffic without a split that unassigns it', () => {
+    for (const [current, ids, removed] of [
+      [{ '1': 50, '2': 30, '3': 20 }, ['1', '2', '3'], '3'],
+      [{ '1': 80, '2': 20 }, ['1', '2'], '1'],
+      [{ '1': 100, '2': 0 }, ['1', '2'], '1'],
+      [{ '1': 1, '2': 99 }, ['1', '2'], '1'],
+    ] as const) {
+      const err = error(() => undeploySplit({ ...current }, [...ids], removed, {}));
+      expect(err.code).toBe(FAILED_PRECONDITION);
+      expect(err.message).toContain(
+        `deployed model ${removed} has ${current[removed as keyof typeof current]}% of the endpoint's traffic assigned to it`,
+      );
+      expect(err.message).toContain('pass traffic_split for the models that stay');
+    }
   });
 
   it('keeps the split when the undeployed model carried no traffic', () => {
     expect(undeploySplit({ '1': 100, '2': 0 }, ['1', '2'], '2', {})).toEqual({ '1': 100 });
     expect(undeploySplit({ '1': 100 }, ['1', '2'], '2', {})).toEqual({ '1': 100 });
+    expect(undeploySplit({}, ['1', '2'], '2', {})).toEqual({});
   });
 
-  it('empties the split when the last model is undeployed', () => {
+  it('empties the split when the last model is undeployed, with or without a split', () => {
+    // "If last DeployedModel is being undeployed from the Endpoint, the [Endpoint.traffic_split]
+    // will always end up empty when this call returns."
     expect(undeploySplit({ '1': 100 }, ['1'], '1', {})).toEqual({});
     expect(undeploySplit({ '1': 100 }, ['1'], '1', { '1': 100 })).toEqual({});
   });
 
-  it('takes a new split that unassigns the undeployed model', () => {
+  it('takes a new split that unassigns the undeployed model ("if this field unassigns any traffic to it")', () => {
     expect(undeploySplit({ '1': 50, '2': 30, '3': 20 }, ['1', '2', '3'], '3', { '1': 10, '2': 90 })).toEqual({
       '1': 10,
       '2': 90,
@@ -166,12 +144,6 @@ describe('undeploySplit (UndeployModelRequest.traffic_split)', () => {
     expect(error(() => undeploySplit({ '1': 50, '2': 50 }, ['1', '2'], '2', { '1': 90 })).message).toMatch(
       /adds up to 90/,
     );
-  });
-
-  it('refuses to move traffic to models that carry none without a split', () => {
-    const err = error(() => undeploySplit({ '1': 100, '2': 0 }, ['1', '2'], '1', {}));
-    expect(err.code).toBe(FAILED_PRECONDITION);
-    expect(err.message).toMatch(/carries 100% of the traffic.*pass traffic_split/);
   });
 });
 

@@ -128,7 +128,13 @@ describe('A/B tests through MCP', () => {
       '1.0.0': 50,
       '1.1.0': 50,
     });
-    expect(await s.refused('start_ab_test', { ...args, confirm: true })).toMatch(/already exists/);
+    // The same start again (an agent retrying after a lost answer) converges on the running test;
+    // another test under the same name is refused.
+    const again = await s.ok('start_ab_test', { ...args, confirm: true });
+    expect(again.report.started_at).toBe(started.report.started_at);
+    expect(await s.refused('start_ab_test', { ...args, treatment: '1.2.0', confirm: true })).toMatch(
+      /already exists \(running, router 1\.1\.0 vs 1\.0\.0\)/,
+    );
 
     // Traffic until the verdict ships, looking after every 40 requests.
     let report: Record<string, any> = {};
@@ -281,12 +287,12 @@ describe('guardrails roll back on their own', () => {
       });
       await client.subscribeResource({ uri: 'vertex://ab-tests/slow-treatment' });
       lib.experiments.startBackground(300);
-      // The p95's distribution-free always-valid bounds need about 200 requests an arm.
-      await traffic(lib, 'g-ep', 0, 480);
-      const deadline = Date.now() + 10_000;
+      // The p95's distribution-free always-valid bounds need about 200 requests an arm (more when
+      // a loaded machine adds outliers to the control): send batches until the evaluator acts.
       let t = await lib.experiments.store.get('slow-treatment');
-      while (t.state === 'running' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
+      for (let sent = 0; t.state === 'running' && sent < 1600; sent += 100) {
+        await traffic(lib, 'g-ep', sent, 100);
+        await new Promise((r) => setTimeout(r, 400)); // more than one evaluator interval
         t = await lib.experiments.store.get('slow-treatment');
       }
       if (t.state === 'running') console.error(JSON.stringify(await lib.experiments.get('slow-treatment'), null, 1));

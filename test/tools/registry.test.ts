@@ -1,5 +1,6 @@
 // The registry toolset through a real MCP client against the emulator.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { train } from '../../src/emulator/runtime/index.js';
 import { modelArgs, type Stack, startStack } from '../helpers.js';
 
 let s: Stack;
@@ -118,6 +119,16 @@ describe('promote_model', () => {
       gate: { metric: 'accuracy', min: 0.88 },
     });
     expect(threshold).toContain('gate failed: accuracy = 0.85, required >= 0.88');
+    // force never bypasses a gate, so the error must not suggest it.
+    expect(threshold).not.toMatch(/pass force/);
+    expect(threshold).toContain('A gate is never bypassed');
+    const forced = await s.refused('promote_model', {
+      name: 'router',
+      version: '1.1.0',
+      force: true,
+      gate: { metric: 'accuracy', min: 0.88 },
+    });
+    expect(forced).toContain('gate failed');
     const beat = await s.refused('promote_model', {
       name: 'router',
       version: '1.1.0',
@@ -132,9 +143,173 @@ describe('promote_model', () => {
   it('refuses a second production version at upload', async () => {
     await upload('1.0.0', { deployment_stage: 'production' });
     const err = await s.refused('upload_model', modelArgs('router', '1.1.0', { deployment_stage: 'production' }));
-    expect(err).toContain('already has a production version');
+    expect(err).toContain('FAILED_PRECONDITION: model "router" already has a production version (1.0.0)');
+    expect(err).toContain('Upload as development, then promote_model it to production');
     expect(await versions()).toHaveLength(1);
+    // Staging too: an upload never takes a stage from another version; promotion moves it.
+    await upload('1.1.0', { deployment_stage: 'staging' });
+    const err2 = await s.refused('upload_model', modelArgs('router', '1.2.0', { deployment_stage: 'staging' }));
+    expect(err2).toContain('already has a staging version (1.1.0)');
+    expect((await versions()).map((v) => v.version)).toEqual(['1.0.0', '1.1.0']);
   });
+});
+
+describe('aliases are the truth; interrupted promotions complete; check_model repairs', () => {
+  const raw = async () => s.lib.clients.models();
+  const id = (v: string) => `projects/test-project/locations/us-central1/models/router@${v}`;
+
+  it('an alias move without its label step (a crash between the steps): reads tell the truth, a retry completes', async () => {
+    await upload('1.0.0', { deployment_stage: 'production' });
+    await upload('1.1.0', { deployment_stage: 'staging' });
+    // What a promotion killed after its first step leaves: the aliases moved, the labels did not.
+    await (await raw()).mergeVersionAliases({ name: id('2'), versionAliases: ['production', 'default', '-staging'] });
+
+    expect((await s.ok('get_model', { name: 'router', version: '1.1.0' })).deployment_stage).toBe('production');
+    expect((await s.ok('get_model', { name: 'router', version: '1.0.0' })).deployment_stage).toBe('archived');
+    expect((await s.ok('get_model', { name: 'router' })).version).toBe('1.1.0');
+    const list = async (stage: string) =>
+      ((await s.ok('list_models', { name: 'router', stage })).versions as any[]).map((v) => v.version);
+    expect(await list('production')).toEqual(['1.1.0']);
+    expect(await list('staging')).toEqual([]);
+    expect(await list('archived')).toEqual(['1.0.0']);
+    expect(((await s.ok('list_models', { stage: 'production' })).versions as any[]).map((v) => v.version)).toEqual([
+      '1.1.0',
+    ]);
+
+    // The retry does not answer "already in production": it finishes the labels.
+    const retry = await s.call('promote_model', { name: 'router', version: '1.1.0', target_stage: 'production' });
+    expect(retry.isError).toBeFalsy();
+    expect(retry.structuredContent).toMatchObject({
+      from_stage: 'production',
+      to_stage: 'production',
+      stage_now: 'production',
+    });
+    expect(retry.structuredContent!.labels_fixed).toEqual([
+      '1.0.0: stage production -> archived',
+      '1.1.0: stage staging -> production',
+    ]);
+    const [v1] = await (await raw()).getModel({ name: id('1') });
+    const [v2] = await (await raw()).getModel({ name: id('2') });
+    expect([v1.labels?.stage, v2.labels?.stage]).toEqual(['archived', 'production']);
+    // Now there is nothing left to do.
+    const again = await s.refused('promote_model', { name: 'router', version: '1.1.0', target_stage: 'production' });
+    expect(again).toContain('FAILED_PRECONDITION: router 1.1.0 is already in production');
+    expect((await s.ok('check_model', { name: 'router' })).issues).toEqual([]);
+  });
+
+  it('check_model reports what an older release or a crash left, and fixes the labels unless a dry run', async () => {
+    await upload('1.0.0', { deployment_stage: 'production' });
+    await upload('1.1.0', { deployment_stage: 'staging' });
+    await upload('1.2.0');
+    const client = await raw();
+    // Two versions labelled production (an older release killed mid-promotion) ...
+    await client.mergeVersionAliases({ name: id('2'), versionAliases: ['production', '-staging'] });
+    await client.updateModel({
+      model: { name: id('2'), labels: { stage: 'production', 'managed-by': 'vertex-mcp', source: 'manual' } },
+      updateMask: { paths: ['labels'] },
+    });
+    await client.mergeVersionAliases({ name: id('1'), versionAliases: ['production'] });
+    // ... a staging alias whose label says development ...
+    await client.mergeVersionAliases({ name: id('3'), versionAliases: ['staging'] });
+    // ... a version another tool uploaded with no semver at all.
+    const [op] = await client.uploadModel({
+      parent: 'projects/test-project/locations/us-central1',
+      parentModel: 'projects/test-project/locations/us-central1/models/router',
+      model: { displayName: 'router', containerSpec: { imageUri: 'img' } },
+    });
+    await op.promise();
+
+    const dry = await s.call('check_model', { name: 'router' });
+    expect(dry.structuredContent).toMatchObject({ name: 'router', versions: 4, dry_run: true });
+    expect((dry.structuredContent!.issues as any[]).map((i) => [i.kind, i.version_id, i.fixed])).toEqual([
+      ['duplicate_production_label', '2', false],
+      ['stage_label', '3', false],
+      ['no_semver_alias', '4', false],
+    ]);
+    expect(dry.content[0]!.text).toContain(
+      '1.1.0 is labelled stage=production but is archived (it holds no production alias)',
+    );
+    expect(dry.content[0]!.text).toContain('Call with dry_run: false to fix the stage labels and aliases');
+    const [before] = await client.getModel({ name: id('2') });
+    expect(before.labels?.stage).toBe('production'); // a dry run changes nothing
+
+    const fix = await s.ok('check_model', { name: 'router', dry_run: false });
+    expect(fix.issues.map((i: any) => [i.kind, i.fixed])).toEqual([
+      ['duplicate_production_label', true],
+      ['stage_label', true],
+      ['no_semver_alias', false],
+    ]);
+    const stages = ((await s.ok('list_models', { name: 'router' })).versions as any[]).map((v) => [
+      v.version,
+      v.deployment_stage,
+    ]);
+    expect(stages).toEqual([
+      ['1.0.0', 'production'],
+      ['1.1.0', 'archived'],
+      ['1.2.0', 'staging'],
+      [null, null],
+    ]);
+    expect((await s.ok('check_model', { name: 'router' })).issues.map((i: any) => i.kind)).toEqual(['no_semver_alias']);
+    expect(await s.refused('check_model', { name: 'ghost' })).toContain('NOT_FOUND');
+  });
+
+  it('crossed promotions (one version holding both stage aliases): it reads as production; check_model drops staging', async () => {
+    await upload('1.0.0', { deployment_stage: 'production' });
+    await upload('1.1.0');
+    const client = await raw();
+    // Two promotions that each read 1.1.0 before the other moved its alias.
+    await client.mergeVersionAliases({ name: id('2'), versionAliases: ['staging'] });
+    await client.mergeVersionAliases({ name: id('2'), versionAliases: ['production', 'default'] });
+    expect((await s.ok('get_model', { name: 'router', version: '1.1.0' })).deployment_stage).toBe('production');
+    const dry = await s.ok('check_model', { name: 'router' });
+    expect(dry.issues.map((i: any) => `${i.kind}:${i.version}`)).toEqual([
+      'stage_label:1.0.0',
+      'two_stage_aliases:1.1.0',
+      'stage_label:1.1.0',
+    ]);
+    const fix = await s.ok('check_model', { name: 'router', dry_run: false });
+    expect(fix.issues.every((i: any) => i.fixed)).toBe(true);
+    const [v2] = await client.getModel({ name: id('2') });
+    expect([...(v2.versionAliases ?? [])].sort()).toEqual(['default', 'production', 'v1-1-0']);
+    expect(v2.labels?.stage).toBe('production');
+    expect((await s.ok('check_model', { name: 'router' })).issues).toEqual([]);
+  });
+
+  it('promotion to production says when the previous production version still serves traffic', async () => {
+    const examples = ['sql join', 'blog post', 'unit test', 'sql index'].map((t, i) => ({
+      input: t,
+      output: `agent-${i % 2}`,
+    }));
+    const { artifact } = train(
+      { train: examples },
+      { baseModel: 'local/text-router', method: 'supervised', epochs: 1, learningRate: 0.05, batchSize: 4, seed: 1 },
+    );
+    for (const v of ['1.0.0', '1.1.0']) {
+      await s.emu.gcs.write(`gs://vertex-mcp-emulator/reg/${v}/model.json`, JSON.stringify(artifact));
+      await upload(v, {
+        serving_container_uri: 'local/text-router',
+        artifact_uri: `gs://vertex-mcp-emulator/reg/${v}`,
+        deployment_stage: v === '1.1.0' ? 'production' : 'staging',
+      });
+    }
+    await s.ok('create_endpoint', { display_name: 'reg-ep' });
+    await s.ok('deploy_model', { endpoint: 'reg-ep', name: 'router', version: '1.0.0' });
+    await s.ok('deploy_model', { endpoint: 'reg-ep', name: 'router', version: '1.1.0', traffic_percentage: 10 });
+
+    const r = await s.call('promote_model', { name: 'router', version: '1.0.0' });
+    expect(r.structuredContent).toMatchObject({
+      from_stage: 'staging',
+      to_stage: 'production',
+      previous_production: {
+        version: '1.1.0',
+        now: 'archived',
+        serving: [{ endpoint: expect.stringMatching(/\/endpoints\/\d+$/), traffic_percentage: 10 }],
+      },
+    });
+    expect(r.content[0]!.text).toMatch(
+      /1\.1\.0 archived but STILL SERVES 10% of projects\/.*\/endpoints\/\d+: move its traffic with set_traffic_split, or undeploy_model/,
+    );
+  }, 30_000);
 });
 
 describe('metrics and comparison', () => {
@@ -245,11 +420,26 @@ describe('bad input gets a clear isError result and changes nothing', () => {
     expect(err).toContain('lowercase letter first');
   });
 
-  it('a duplicate version', async () => {
-    await upload('1.0.0');
-    const err = await s.refused('upload_model', modelArgs('router', '1.0.0'));
-    expect(err).toContain('ALREADY_EXISTS: model "router" already has version 1.0.0');
+  it('a duplicate version: the same upload converges, a different one is ALREADY_EXISTS', async () => {
+    const first = await upload('1.0.0', { artifact_uri: 'gs://bucket/a', performance_metrics: { accuracy: 0.9 } });
+    expect(first.created).toBe(true);
+    const again = await s.call('upload_model', modelArgs('router', '1.0.0', { artifact_uri: 'gs://bucket/a' }));
+    expect(again.isError).toBeFalsy();
+    expect(again.structuredContent).toMatchObject({ version: '1.0.0', version_id: '1', created: false });
+    expect(again.content[0]!.text).toContain('Already registered (same upload; nothing changed)');
+    const err = await s.refused('upload_model', modelArgs('router', '1.0.0', { artifact_uri: 'gs://bucket/b' }));
+    expect(err).toContain(
+      'ALREADY_EXISTS: model "router" already has version 1.0.0 (version id 1) with a different artifact_uri',
+    );
+    const err2 = await s.refused(
+      'upload_model',
+      modelArgs('router', '1.0.0', { artifact_uri: 'gs://bucket/a', base_model: 'x' }),
+    );
+    expect(err2).toContain('with a different base_model');
     expect(await versions()).toHaveLength(1);
+    expect((await s.ok('get_model', { name: 'router', version: '1.0.0' })).performance_metrics).toEqual({
+      accuracy: 0.9,
+    });
   });
 
   it('an unknown model or version', async () => {
@@ -280,6 +470,54 @@ describe('bad input gets a clear isError result and changes nothing', () => {
   it('an unknown tool', async () => {
     const err = await s.refused('drop_all_models', {});
     expect(err).toContain('Tool drop_all_models not found');
+  });
+
+  it('list_models filters that would inject into the Vertex filter', async () => {
+    await upload('1.0.0', { source: 'manual' });
+    await upload('1.1.0', { source: 'tuning_job' });
+    const err = await s.refused('list_models', { source: 'tuning_job" OR labels.source="manual' });
+    expect(err).toMatch(
+      /INVALID_ARGUMENT: source "tuning_job" OR labels\.source="manual" cannot be stored as a label: source must match \[a-z0-9_-\]\{1,63\}/,
+    );
+    const tagErr = await s.refused('list_models', { tags: ['a" OR labels.stage="x'] });
+    expect(tagErr).toContain(
+      'INVALID_ARGUMENT: tags[] "a" OR labels.stage="x" cannot be stored as a label: tags must match [a-z0-9_-]{1,59}',
+    );
+    expect((await s.ok('list_models', { source: 'tuning_job' })).versions.map((v: any) => v.version)).toEqual([
+      '1.1.0',
+    ]);
+  });
+
+  it('artifact URIs that are not gs://BUCKET/PATH', async () => {
+    for (const uri of ['gs://', 'gs:///x', 'gs://UPPER/x', 'gs://bucket', 'gs://bucket/', 'file:///etc/passwd']) {
+      const err = await s.refused('upload_model', modelArgs('router', '1.0.0', { artifact_uri: uri }));
+      expect(err, uri).toContain('artifact_uri must');
+    }
+    expect(await s.refused('get_model', { name: 'router' })).toContain('NOT_FOUND');
+  });
+
+  it('oversized strings, named with their limit', async () => {
+    const big = await s.refused('upload_model', modelArgs('router', '1.0.0', { base_model: 'x'.repeat(1_100_000) }));
+    expect(big).toContain('base_model must be at most 256 characters');
+    expect(big.length).toBeLessThan(4_000);
+    const tag = await s.refused('list_models', { tags: ['t'.repeat(130_000)] });
+    expect(tag.length).toBeLessThan(4_000);
+    expect(await s.refused('get_model', { name: 'n'.repeat(100) })).toContain('name must be at most 63 characters');
+  });
+
+  it('metric names update_model_metrics would have let through', async () => {
+    await upload('1.0.0');
+    for (const bad of ['bad name', '', '1abc', 'x'.repeat(64), 'a"b']) {
+      const err = await s.refused('update_model_metrics', {
+        name: 'router',
+        version: '1.0.0',
+        performance_metrics: { [bad]: 1 },
+      });
+      expect(err, bad).toContain('must match');
+      const up = await s.refused('upload_model', modelArgs('router', '2.0.0', { performance_metrics: { [bad]: 1 } }));
+      expect(up, bad).toContain('must match');
+    }
+    expect((await s.ok('get_model', { name: 'router', version: '1.0.0' })).performance_metrics).toEqual({});
   });
 
   it('labels that Vertex cannot hold', async () => {

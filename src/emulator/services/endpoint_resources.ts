@@ -14,13 +14,22 @@ const MACHINE_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 type Input = Record<string, any>;
 
-function count(value: unknown, field: string): number | undefined {
+/**
+ * Replicas one deployed model may ask for in the emulator. On Vertex AI the project's quota is the
+ * limit (its default is far lower); a larger request is refused here rather than tracked.
+ */
+export const MAX_REPLICAS = 1000;
+
+function count(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw invalidArgument(`${field} must be an integer, got ${String(value)}`);
+  if (!Number.isInteger(n)) throw invalidArgument(`${field} must be an integer, got ${String(value).slice(0, 40)}`);
   if (n < 0) throw invalidArgument(`${field} is ${n}; it must not be negative`);
+  if (n > max) throw invalidArgument(`${field} is ${n}; at most ${max} is allowed`);
   return n;
 }
+
+const replicas = (value: unknown, field: string) => count(value, field, MAX_REPLICAS);
 
 /** Checks and normalises DedicatedResources (defaults filled in: machine type, max = min). */
 export function normalizeDedicated(d: Input, field: string): DedicatedResources {
@@ -46,11 +55,11 @@ export function normalizeDedicated(d: Input, field: string): DedicatedResources 
       `${field}.machine_spec.accelerator_type is required when accelerator_count is ${acceleratorCount}`,
     );
   }
-  const min = count(d.minReplicaCount, `${field}.min_replica_count`) ?? 0;
+  const min = replicas(d.minReplicaCount, `${field}.min_replica_count`) ?? 0;
   if (min < 1) {
     throw invalidArgument(`${field}.min_replica_count is ${min}; it must be greater than or equal to 1`);
   }
-  const maxGiven = count(d.maxReplicaCount, `${field}.max_replica_count`) ?? 0;
+  const maxGiven = replicas(d.maxReplicaCount, `${field}.max_replica_count`) ?? 0;
   // "If this value is not provided, will use min_replica_count as the default value."
   const max = maxGiven === 0 ? min : maxGiven;
   if (max < min) {
@@ -58,7 +67,7 @@ export function normalizeDedicated(d: Input, field: string): DedicatedResources 
       `${field}.max_replica_count (${max}) must be greater than or equal to min_replica_count (${min})`,
     );
   }
-  const required = count(d.requiredReplicaCount, `${field}.required_replica_count`);
+  const required = replicas(d.requiredReplicaCount, `${field}.required_replica_count`);
   if (required !== undefined && required > min) {
     throw invalidArgument(`${field}.required_replica_count (${required}) must not exceed min_replica_count (${min})`);
   }
@@ -98,9 +107,9 @@ export function normalizeMetricSpecs(specs: unknown, field: string): DedicatedRe
 }
 
 export function normalizeAutomatic(a: Input, field: string): AutomaticResources {
-  const min = count(a.minReplicaCount, `${field}.min_replica_count`) ?? 0;
+  const min = replicas(a.minReplicaCount, `${field}.min_replica_count`) ?? 0;
   const minEff = Math.max(1, min);
-  const maxGiven = count(a.maxReplicaCount, `${field}.max_replica_count`) ?? 0;
+  const maxGiven = replicas(a.maxReplicaCount, `${field}.max_replica_count`) ?? 0;
   const max = maxGiven === 0 ? minEff : maxGiven;
   if (max < minEff) {
     throw invalidArgument(

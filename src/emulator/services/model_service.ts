@@ -1,7 +1,7 @@
 // google.cloud.aiplatform.v1.ModelService: the Vertex AI Model Registry. Models with versions,
 // version aliases, labels, evaluations, and long-running upload/delete, with Vertex's
 // validation rules and status codes. Methods not listed here answer UNIMPLEMENTED.
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { compileFilter, compileOrderBy, snakeCase } from '../filter.js';
 import type { ServiceImpl } from '../host.js';
 import type { ServiceContext } from '../index.js';
@@ -11,6 +11,7 @@ import {
   DEFAULT_ALIAS,
   EVALUATION_KIND,
   type EvaluationDoc,
+  etagOf,
   MODEL_ID,
   MODEL_KIND,
   type ModelDoc,
@@ -102,17 +103,36 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
     const versionId = store.tx(() => {
       let model = repo.findModel(modelName);
       if (req.parentModel && !model) throw notFound(`parent_model ${modelName} does not exist`);
-      if (!req.parentModel && model) {
+      if (!model) {
+        model = {
+          name: modelName,
+          displayName: input.displayName,
+          description: input.description,
+          createTime: now,
+          updateTime: now,
+          lastVersionId: 0,
+        };
+        // Creating the model is one insert-if-absent: of concurrent uploads with one model_id, one
+        // creates it and the others get ALREADY_EXISTS.
+        if (!store.insert(MODEL_KIND, modelName, model, location)) model = undefined;
+      } else if (!req.parentModel) model = undefined;
+      if (!model) {
         throw alreadyExists(`Model ${modelName} already exists; set parent_model to upload a new version of it`);
       }
-      model ??= {
-        name: modelName,
-        displayName: input.displayName,
-        description: input.description,
-        createTime: now,
-        updateTime: now,
-        lastVersionId: 0,
-      };
+      // model.proto, version_aliases: "A default version alias will be created for the first
+      // version of the model, and there must be exactly one default version alias for a model";
+      // asking for "default" moves it to the new version (what is_default_version does). Any other
+      // alias is unique per model ("an alias can only be assigned to a single version, by model,
+      // at a time"): an upload never takes one from another version; MergeVersionAliases moves it.
+      for (const alias of requested) {
+        if (alias === DEFAULT_ALIAS) continue;
+        const holder = repo.aliasHolder(modelName, alias);
+        if (holder) {
+          throw alreadyExists(
+            `version alias "${alias}" is already held by version ${holder.versionId} of ${modelName}; aliases are unique per model: move it with MergeVersionAliases`,
+          );
+        }
+      }
       model.lastVersionId += 1;
       model.updateTime = now;
       const id = String(model.lastVersionId);
@@ -204,6 +224,15 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
     return store.tx(() => {
       // Without @version (or with @-) the version-level fields go to the default version.
       const { ref, model, version } = repo.resolve(input.name, 'model.name');
+      // model.proto, etag: "Used to perform consistent read-modify-write updates. If not set, a
+      // blind "overwrite" update happens." A stale etag means the resource changed since it was
+      // read: ABORTED, as Google APIs answer a failed etag check on update (AIP-154).
+      const current = etagOf(version);
+      if (input.etag && input.etag !== current) {
+        throw aborted(
+          `model.etag does not match the current etag of ${ref.model}@${version.versionId}: it changed since it was read; read it again and retry`,
+        );
+      }
       const now = timestamp();
       if (paths.includes('display_name')) model.displayName = input.displayName;
       if (paths.includes('description')) model.description = input.description;
@@ -213,6 +242,10 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
       model.updateTime = now;
       repo.putModel(model);
       repo.putVersion(ref.model, version);
+      // Model-level fields show on every version: each of them changed.
+      if (paths.some((p) => MODEL_PATHS.includes(p))) {
+        for (const v of repo.versions(ref.model)) if (v.versionId !== version.versionId) repo.putVersion(ref.model, v);
+      }
       return repo.toModel(model, version);
     });
   }

@@ -7,7 +7,10 @@
 //                      createTime, updateTime; plus lastVersionId so version IDs are never reused.
 //   'model_version'    name = {model}@{versionId}, parent = {model}. Version-level fields:
 //                      versionId, versionAliases, version times, versionDescription, labels,
-//                      artifactUri, containerSpec, metadata, ..., deployedModels.
+//                      artifactUri, containerSpec, metadata, ..., deployedModels, etag.
+//                      Every write of a version (labels, description, aliases, deployments)
+//                      gives it a new etag (Model.etag: "Used to perform consistent
+//                      read-modify-write updates"), so UpdateModel can refuse a stale one.
 //   'model_evaluation' name = {model}/evaluations/{id}, parent = {model}@{versionId}: evaluations
 //                      belong to a version, while their resource name (as in Vertex) does not say which.
 import { invalidArgument, notFound } from '../errors.js';
@@ -43,6 +46,8 @@ export interface VersionDoc {
   versionDescription?: string;
   labels?: Record<string, string>;
   deployedModels: DeployedModelRef[];
+  /** Changes on every write of the version; absent in data written by older releases. */
+  etag?: string;
   [field: string]: unknown;
 }
 
@@ -84,6 +89,14 @@ export function validateAlias(alias: string, field: string): void {
 }
 
 export const versionName = (model: string, versionId: string) => `${model}@${versionId}`;
+
+/** A version's etag; versions stored before etags existed get one from their update time. */
+export function etagOf(v: VersionDoc): string {
+  return (
+    v.etag ??
+    Buffer.from(`${v.versionId}/t${v.versionUpdateTime.seconds}.${v.versionUpdateTime.nanos}`).toString('base64')
+  );
+}
 
 /** Reads and writes models, versions and evaluations; callers wrap writes in store.tx. */
 export class ModelRepo {
@@ -131,8 +144,15 @@ export class ModelRepo {
     this.store.put(MODEL_KIND, doc.name, doc, doc.name.slice(0, doc.name.indexOf('/models/')));
   }
 
+  /** Writes a version with a new etag (every write is a change readers must be able to detect). */
   putVersion(model: string, doc: VersionDoc): void {
+    doc.etag = Buffer.from(`${doc.versionId}/${this.store.next('model_version.etag')}`).toString('base64');
     this.store.put(VERSION_KIND, versionName(model, doc.versionId), doc, model);
+  }
+
+  /** The version of the model holding `alias`, if any (aliases are unique per model). */
+  aliasHolder(model: string, alias: string): VersionDoc | undefined {
+    return this.versions(model).find((v) => v.versionAliases.includes(alias));
   }
 
   /** Removes `aliases` from every version of the model except `keep` (Vertex moves aliases). */
@@ -181,6 +201,7 @@ export class ModelRepo {
   toModel(model: ModelDoc, version: VersionDoc): Record<string, unknown> {
     return {
       ...version,
+      etag: etagOf(version),
       name: model.name,
       displayName: model.displayName,
       description: model.description,

@@ -11,7 +11,7 @@ import type { ServiceImpl, UnaryHandler } from '../host.js';
 import type { ServiceContext } from '../index.js';
 import { BASE_MODELS, type EpochMetrics, isLocalBaseModel, type TuningMethod } from '../runtime/index.js';
 import { locationOf, paginate, type Timestamp, timestamp } from '../util.js';
-import { validateLabels } from '../validation.js';
+import { validateDisplayName, validateLabels } from '../validation.js';
 import { putContext } from './metadata_service.js';
 import type { WorkerInput, WorkerMessage } from './tuning_worker.js';
 
@@ -169,6 +169,10 @@ export function createTuningService(
       );
     }
     validateLabels(job.labels, 'tuning_job.labels');
+    // The tuned model is uploaded under this display name when the job ends: refuse a bad one now,
+    // not after training.
+    if (job.tunedModelDisplayName)
+      validateDisplayName(job.tunedModelDisplayName, 'tuning_job.tuned_model_display_name');
     const hp = spec.hyperParameters ?? {};
     const epochs = hp.epochCount === undefined ? 10 : Number(hp.epochCount);
     if (!Number.isInteger(epochs) || epochs < 1 || epochs > 100) {

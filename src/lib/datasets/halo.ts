@@ -10,10 +10,11 @@
 // per extra agent tried on it (agent names are interned). A million distinct 100-character tasks take
 // ~400 MB; a log of any length over 100k tasks, ~40 MB. Examples are then written task by task.
 import { invalid } from '../errors.js';
-import type { Files } from '../storage.js';
-import { checkFormat, checkFraction, checkInt, checkUri, resolveOutput } from './common.js';
+import type { Files } from '../files.js';
+import { checkFormat, checkFraction, checkInt, checkUri } from './options.js';
+import { PREFERENCES, resolveOutput } from './output.js';
 import { listInput } from './reader.js';
-import { PREFERENCES, PrepRun, show } from './run.js';
+import { PrepRun, show } from './run.js';
 import type { DatasetReport, HaloRoutingOptions, ProgressFn } from './types.js';
 
 const SUCCESS = new Set(['success', 'succeeded', 'successful', 'ok', 'pass', 'passed', 'completed', 'true']);
@@ -74,14 +75,16 @@ export async function prepareHaloRoutingDataset(
   const loc = resolveOutput(files, output);
   const listing = await listInput(files, input, loc);
   // Aggregation reads everything: max_examples only limits what is written.
+  const overwrite = opts.overwrite === true;
   const run = new PrepRun(
     files,
     loc,
     listing,
-    { format, validation_fraction, seed, max_examples: undefined },
+    { format, overwrite, validation_fraction, seed, max_examples: undefined },
     onProgress,
     signal,
   );
+  await run.outputs.prepare();
   const tasks = new Map<string, TaskStats>();
   const agentNames = new Map<string, string>();
   let decisions = 0;
@@ -182,7 +185,8 @@ export async function prepareHaloRoutingDataset(
           }
         }
       }
-      if (++sinceFlush >= 4096) {
+      // Flushed every 4096 tasks, and whenever 1 M characters are buffered (long task texts).
+      if (++sinceFlush >= 4096 || run.outputs.pending >= 1 << 20) {
         sinceFlush = 0;
         await run.outputs.flush();
         signal?.throwIfAborted();
@@ -225,6 +229,7 @@ export async function prepareHaloRoutingDataset(
     seed,
     max_examples: max_examples ?? null,
     preference_pairs,
+    overwrite,
   };
   return run.commit(() =>
     run.report('halo_routing', input, options, {

@@ -13,14 +13,15 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalid } from '../errors.js';
-import type { FileInfo, Files } from '../storage.js';
-import { checkLocal, type OutputLocation } from './common.js';
+import type { FileInfo, Files } from '../files.js';
+import { GENERATION_RE, MANIFEST } from './manifest.js';
+import { checkLocal, FAMILY, type OutputLocation } from './output.js';
 
 export const MAX_RECORD_BYTES = 64 << 20;
 const CHUNK = 1 << 20;
 const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz)?$/i;
 /** Files a converter writes: skipped when the output lies inside the input. */
-const OUTPUT_NAMES = new Set(['train.jsonl', 'validation.jsonl', 'preferences.jsonl', 'stats.json']);
+const OUTPUT_NAMES = new Set([...FAMILY, MANIFEST]);
 
 export interface InputFile extends FileInfo {
   mode: 'lines' | 'json';
@@ -49,7 +50,7 @@ export async function listInput(files: Files, input: string, out: OutputLocation
   let skipped = 0;
   for (const f of all) {
     const base = path.basename(f.uri);
-    const ours = out.contains(f.uri) && (OUTPUT_NAMES.has(base) || base.startsWith('.'));
+    const ours = out.contains(f.uri) && (OUTPUT_NAMES.has(base) || inGeneration(out, f.uri));
     if (ours || (!single && (!DATA_FILE.test(base) || base.startsWith('.')))) {
       skipped++;
       continue;
@@ -67,6 +68,12 @@ export async function listInput(files: Files, input: string, out: OutputLocation
     );
   }
   return { files: chosen, skipped, total_bytes: chosen.reduce((s, f) => s + f.size, 0) };
+}
+
+/** True when `uri` (under the output) lies in a generation or a hidden (temporary) entry of it. */
+function inGeneration(out: OutputLocation, uri: string): boolean {
+  const rel = uri.slice(out.dir.length + 1).split(out.gcs ? '/' : path.sep);
+  return rel.some((seg) => seg.startsWith('.') || GENERATION_RE.test(seg));
 }
 
 export interface RecordSink {

@@ -2,27 +2,17 @@
 // progress and cancellation. The converters (se-darwin.ts, halo.ts) only decide what an example is.
 import { performance } from 'node:perf_hooks';
 import { VertexMcpError } from '../errors.js';
-import type { Files } from '../storage.js';
-import {
-  exampleLine,
-  H,
-  HashSet64,
-  hash64,
-  isValidation,
-  LabelCounter,
-  mbPerS,
-  type OutputLocation,
-  OutputSet,
-  outputError,
-  seedMix,
-} from './common.js';
+import type { Files } from '../files.js';
+import { H, HashSet64, hash64 } from './dedup.js';
+import { exampleLine } from './format.js';
+import { LabelCounter } from './labels.js';
+import type { DatasetManifest } from './manifest.js';
+import { type OutputLocation, OutputSet, outputError, PREFERENCES, STATS, TRAIN, VALIDATION } from './output.js';
 import { type InputListing, type RecordSink, readFile } from './reader.js';
+import { isValidation, seedMix } from './split.js';
 import type { BadRecord, DatasetFormat, DatasetReport, DroppedCounts, ProgressFn } from './types.js';
 
-export const TRAIN = 'train.jsonl';
-export const VALIDATION = 'validation.jsonl';
-export const STATS = 'stats.json';
-export const PREFERENCES = 'preferences.jsonl';
+export { PREFERENCES, STATS, TRAIN, VALIDATION } from './output.js';
 
 const MAX_BAD_LISTED = 20;
 const PROGRESS_EVERY_MS = 100;
@@ -30,6 +20,8 @@ const PROGRESS_EVERY_BYTES = 8 << 20;
 
 export interface RunSettings {
   format: DatasetFormat;
+  /** Replace a dataset already published at the output. */
+  overwrite: boolean;
   validation_fraction: number;
   seed: number;
   max_examples: number | undefined;
@@ -73,7 +65,7 @@ export class PrepRun {
     private readonly onProgress?: ProgressFn,
     private readonly signal?: AbortSignal,
   ) {
-    this.outputs = new OutputSet(files, loc);
+    this.outputs = new OutputSet(files, loc, { overwrite: settings.overwrite });
     this.mix = seedMix(settings.seed);
   }
 
@@ -192,7 +184,11 @@ export class PrepRun {
     }
     this.lastProgress = now;
     this.lastProgressBytes = bytes;
-    this.onProgress({ bytes_read: bytes, total_bytes: this.listing.total_bytes, records: this.records });
+    try {
+      this.onProgress({ bytes_read: bytes, total_bytes: this.listing.total_bytes, records: this.records });
+    } catch {
+      // A failing progress listener (a closed client, say) must not make a file count as unreadable.
+    }
   }
 
   /** The report; `extra` holds the converter's own fields. */
@@ -204,15 +200,18 @@ export class PrepRun {
   ): DatasetReport {
     const elapsed = performance.now() - this.started;
     const hasPrefs = this.outputs.has(PREFERENCES);
+    const out = this.outputs;
     return {
       kind,
       format: this.settings.format,
       input,
       output: {
-        train_uri: this.loc.uri(TRAIN),
-        validation_uri: this.validation > 0 ? this.loc.uri(VALIDATION) : null,
-        stats_uri: this.loc.uri(STATS),
-        ...(hasPrefs ? { preferences_uri: this.loc.uri(PREFERENCES) } : {}),
+        train_uri: out.fileUri(TRAIN),
+        validation_uri: this.validation > 0 ? out.fileUri(VALIDATION) : null,
+        stats_uri: out.fileUri(STATS),
+        ...(hasPrefs ? { preferences_uri: out.fileUri(PREFERENCES) } : {}),
+        manifest_uri: out.manifestUri,
+        generation: out.generation,
       },
       options,
       files_read: this.filesRead,
@@ -235,9 +234,16 @@ export class PrepRun {
     };
   }
 
-  /** Checks the split, then writes stats.json and commits all outputs; on any failure removes them. */
+  /**
+   * Checks the split, then writes stats.json and publishes the generation (see output.ts); on any
+   * failure before the commit point, removes what this run wrote.
+   */
   async commit(build: () => DatasetReport): Promise<DatasetReport> {
+    let manifest: DatasetManifest;
+    let report: DatasetReport;
     try {
+      // Cancelled at the last progress report (or while the converter finished): publish nothing.
+      this.signal?.throwIfAborted();
       if (this.train === 0) {
         throw new VertexMcpError(
           'INVALID_ARGUMENT',
@@ -256,16 +262,27 @@ export class PrepRun {
           `label "${top.top[0]!.label}" is ${(top.top[0]!.share * 100).toFixed(1)}% of the examples: a model may learn to always answer it`,
         );
       }
-      let report = build();
+      report = build();
       await this.outputs.writeWhole(STATS, `${JSON.stringify(report, null, 2)}\n`);
-      await this.outputs.commit([TRAIN, VALIDATION, STATS, PREFERENCES]);
-      report = { ...report, elapsed_ms: Math.round(performance.now() - this.started) };
-      report.throughput_mb_s = mbPerS(report.bytes_read, report.elapsed_ms);
-      return report;
+      this.signal?.throwIfAborted();
+      manifest = await this.outputs.commit({
+        source: report.kind,
+        format: report.format,
+        train_examples: this.train,
+        validation_examples: this.validation,
+      });
     } catch (err) {
       await this.outputs.abort();
       throw outputError(err, this.loc.dir);
     }
+    report = {
+      ...report,
+      warnings: [...report.warnings, ...this.outputs.warnings],
+      previous_generation: manifest.previous?.generation ?? null,
+      elapsed_ms: Math.round(performance.now() - this.started),
+    };
+    report.throughput_mb_s = mbPerS(report.bytes_read, report.elapsed_ms);
+    return report;
   }
 
   async abort(): Promise<void> {
@@ -278,3 +295,6 @@ export const show = (v: unknown): string => {
   const t = JSON.stringify(v) ?? String(v);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 };
+
+export const mbPerS = (bytes: number, ms: number) =>
+  ms > 0 ? Math.round((bytes / 1048576 / (ms / 1000)) * 10) / 10 : 0;

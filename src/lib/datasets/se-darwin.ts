@@ -1,8 +1,10 @@
 // SE-Darwin evolution archive -> tuning dataset (SPEC 4). One pass, constant memory (a chunk, the
 // longest record, and 11-22 bytes per distinct kept example for de-duplication).
 import { invalid } from '../errors.js';
-import type { Files } from '../storage.js';
-import { checkFormat, checkFraction, checkInt, checkUri, LabelCounter, resolveOutput } from './common.js';
+import type { Files } from '../files.js';
+import { LabelCounter } from './labels.js';
+import { checkFormat, checkFraction, checkInt, checkUri } from './options.js';
+import { resolveOutput } from './output.js';
 import { listInput } from './reader.js';
 import { PrepRun, show } from './run.js';
 import type { DatasetReport, ProgressFn, SeDarwinOptions } from './types.js';
@@ -107,7 +109,16 @@ export async function prepareSeDarwinDataset(
 
   const loc = resolveOutput(files, output);
   const listing = await listInput(files, input, loc);
-  const run = new PrepRun(files, loc, listing, { format, validation_fraction, seed, max_examples }, onProgress, signal);
+  const overwrite = opts.overwrite === true;
+  const run = new PrepRun(
+    files,
+    loc,
+    listing,
+    { format, overwrite, validation_fraction, seed, max_examples },
+    onProgress,
+    signal,
+  );
+  await run.outputs.prepare();
   const byBenchmark = new LabelCounter(256);
   let bestScore = Number.NEGATIVE_INFINITY;
   const dropped = run.dropped;
@@ -187,6 +198,7 @@ export async function prepareSeDarwinDataset(
     max_examples: max_examples ?? null,
     benchmarks: benchmarks ? [...benchmarks] : null,
     fast_filter: fast,
+    overwrite,
   };
   return run.commit(() =>
     run.report('se_darwin', input, options, { kept_by_benchmark: byBenchmark.top(20, run.kept) }),

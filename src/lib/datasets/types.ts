@@ -6,8 +6,16 @@ export type DatasetFormat = 'gemini' | 'prompt_completion';
 export interface CommonDatasetOptions {
   /** A directory (read recursively), one file, or a gs:// prefix. `.json`, `.jsonl`, `.ndjson` (and `.gz` of those). */
   input: string;
-  /** A directory or gs:// prefix; receives train.jsonl, validation.jsonl, stats.json (and preferences.jsonl). */
+  /**
+   * A directory or gs:// prefix. Each run publishes a new generation `gen-…/` (train.jsonl,
+   * validation.jsonl, stats.json, preferences.jsonl) and then `manifest.json` naming it.
+   */
   output: string;
+  /**
+   * Replace the dataset already published at `output` (its manifest.json, or train.jsonl … of the
+   * layout before generations). Default false: such an output is refused with ALREADY_EXISTS.
+   */
+  overwrite?: boolean;
   /** Default `gemini`. */
   format?: DatasetFormat;
   /** Share of prompts that go to validation.jsonl, in [0, 1). Default 0.1. */
@@ -112,7 +120,13 @@ export interface DatasetReport {
     validation_uri: string | null;
     stats_uri: string;
     preferences_uri?: string;
+    /** `<output>/manifest.json`: lists the generation's files with sizes and SHA-256. */
+    manifest_uri: string;
+    /** The generation directory the files are in (`gen-…`). */
+    generation: string;
   };
+  /** The generation this run replaced (kept until the next run), or null. Set once published. */
+  previous_generation?: string | null;
   /** The options as applied (defaults filled in). */
   options: Record<string, unknown>;
   files_read: number;

@@ -1,12 +1,13 @@
 // ModelEndpoints: endpoints, deployments, traffic splits and online prediction on Vertex AI
 // (the emulator's EndpointService and PredictionService in emulator mode). Versions are named by
 // registry name + semver; the library turns them into deployed-model ids and complete splits.
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
 import { callVertex, invalid, notFound, precondition, VertexMcpError } from '../errors.js';
 import type { ModelRegistry } from '../registry/registry.js';
-import { fromValue, toValue } from '../value.js';
+import { fromValue, jsonDepth, MAX_VALUE_DEPTH, toValue } from '../value.js';
 import { checkSplit, type Split, splitForDeploy, splitForUndeploy } from './split.js';
 import type { DeployedVersion, EndpointRecord } from './types.js';
 
@@ -25,6 +26,8 @@ const L = {
 const UTILIZATION_METRIC = 'aiplatform.googleapis.com/prediction/online/cpu/utilization';
 /** Vertex's online prediction request limit. */
 export const MAX_REQUEST_BYTES = 1_500_000;
+/** Replicas per deployed model this library asks for at most (Vertex quotas are far lower by default). */
+export const MAX_REPLICAS = 1000;
 
 export interface EndpointDefaults {
   machine_type: string;
@@ -33,6 +36,32 @@ export interface EndpointDefaults {
   min_replicas: number;
   max_replicas: number;
   target_utilization: number;
+}
+
+export interface DeployResult {
+  endpoint: EndpointRecord;
+  deployed_model_id: string | null;
+  done: boolean;
+  /** The DeployModel operation; null when nothing was deployed (already there). */
+  operation: string | null;
+  /** The version was already deployed on the endpoint: nothing was deployed, no traffic moved. */
+  already_deployed: boolean;
+  /** What the caller should know: a traffic_percentage that was not applied, settings that differ. */
+  note: string | null;
+}
+
+export interface DeployInput {
+  endpoint: string;
+  name: string;
+  version: string;
+  /** Share for the new deployment (default 0; the first model of an endpoint takes 100%). */
+  traffic_percentage?: number;
+  machine_type?: string;
+  accelerator_type?: string;
+  accelerator_count?: number;
+  min_replicas?: number;
+  max_replicas?: number;
+  timeoutMs?: number;
 }
 
 export interface PredictResult {
@@ -51,6 +80,8 @@ export class ModelEndpoints {
   /** Emits 'predicted' (endpoint id) after each prediction: resource subscriptions listen. */
   // One listener per connected MCP session (HTTP): no fixed ceiling.
   readonly events = new EventEmitter().setMaxListeners(0);
+  /** Per-endpoint chains: this process changes one endpoint's deployments and split at a time. */
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly clients: VertexClients,
@@ -90,6 +121,10 @@ export class ModelEndpoints {
   async createEndpoint(
     input: { display_name: string; dedicated?: boolean; description?: string } & EndpointDefaults,
   ): Promise<EndpointRecord> {
+    checkCount('min_replicas', input.min_replicas, 1, MAX_REPLICAS);
+    checkCount('max_replicas', input.max_replicas, 1, MAX_REPLICAS);
+    checkCount('accelerator_count', input.accelerator_count, 0, 16);
+    checkCount('target_utilization', input.target_utilization, 1, 100);
     if (input.max_replicas < input.min_replicas) {
       throw invalid(`max_replicas ${input.max_replicas} is below min_replicas ${input.min_replicas}`);
     }
@@ -135,70 +170,155 @@ export class ModelEndpoints {
 
   /**
    * Deploys registry version `name` `version`; `traffic_percentage` p moves p% to it and rescales
-   * the others (the first model deployed takes 100%).
+   * the others (the first model deployed takes 100%). Idempotent: when the version is already
+   * deployed on the endpoint, that deployment is returned and nothing moves (`note` says so when
+   * the requested traffic differs). The deployed-model ID is derived from the endpoint and the
+   * version, so a concurrent or retried deploy of the same version (from any process) collides on
+   * it (ALREADY_EXISTS) instead of deploying a second copy.
    */
-  async deployModel(input: {
-    endpoint: string;
-    name: string;
-    version: string;
-    traffic_percentage?: number;
-    machine_type?: string;
-    accelerator_type?: string;
-    accelerator_count?: number;
-    min_replicas?: number;
-    max_replicas?: number;
-    timeoutMs?: number;
-  }): Promise<{ endpoint: EndpointRecord; deployed_model_id: string | null; done: boolean; operation: string }> {
-    const e = await this.resolve(input.endpoint);
+  async deployModel(input: DeployInput): Promise<DeployResult> {
+    if (input.traffic_percentage !== undefined) {
+      checkCount('traffic_percentage', input.traffic_percentage, 0, 100);
+    }
+    if (input.min_replicas !== undefined) checkCount('min_replicas', input.min_replicas, 1, MAX_REPLICAS);
+    if (input.max_replicas !== undefined) checkCount('max_replicas', input.max_replicas, 1, MAX_REPLICAS);
+    if (input.accelerator_count !== undefined) checkCount('accelerator_count', input.accelerator_count, 0, 16);
+    const first = await this.resolve(input.endpoint);
+    return this.locked(String(first.name), () => this.deployLocked(String(first.name), input));
+  }
+
+  private async deployLocked(endpointName: string, input: DeployInput): Promise<DeployResult> {
+    const e = await this.resolve(endpointName); // read again under the lock
     const d = defaultsOf(e);
     const min = input.min_replicas ?? d.min_replicas;
     const max = input.max_replicas ?? Math.max(d.max_replicas, min);
-    if (min < 1) throw invalid(`min_replicas ${min} must be at least 1`);
     if (max < min) throw invalid(`max_replicas ${max} is below min_replicas ${min}`);
     const model = await this.registry.getModel(input.name, input.version);
-    const split = splitForDeploy(currentSplit(e), input.traffic_percentage ?? 0);
+    const existing = deploymentOf(e, input.name, input.version, model.resource_name);
+    if (existing) return this.alreadyDeployed(e, existing, input);
+    const ids = (e.deployedModels ?? []).map((m) => String(m.id));
+    const split = splitForDeploy(currentSplit(e), input.traffic_percentage ?? 0, ids);
     const accelerator = input.accelerator_type ?? d.accelerator_type;
     const client = await this.clients.endpoints();
-    const [op] = await callVertex(
-      'deploy model',
-      () =>
-        client.deployModel({
-          endpoint: String(e.name),
-          deployedModel: {
-            model: model.resource_name,
-            displayName: `${input.name}@${input.version}`,
-            dedicatedResources: {
-              machineSpec: {
-                machineType: input.machine_type ?? d.machine_type,
-                ...(accelerator
-                  ? {
-                      acceleratorType: accelerator as never,
-                      acceleratorCount: input.accelerator_count ?? d.accelerator_count,
-                    }
-                  : {}),
-              },
-              minReplicaCount: min,
-              maxReplicaCount: max,
-              autoscalingMetricSpecs: [{ metricName: UTILIZATION_METRIC, target: d.target_utilization }],
-            },
+    const request = (id: string | undefined) => ({
+      endpoint: endpointName,
+      deployedModel: {
+        ...(id ? { id } : {}),
+        model: model.resource_name,
+        displayName: `${input.name}@${input.version}`,
+        dedicatedResources: {
+          machineSpec: {
+            machineType: input.machine_type ?? d.machine_type,
+            ...(accelerator
+              ? {
+                  acceleratorType: accelerator as never,
+                  acceleratorCount: input.accelerator_count ?? d.accelerator_count,
+                }
+              : {}),
           },
-          trafficSplit: split,
-        }),
-      { idempotent: false },
-    );
+          minReplicaCount: min,
+          maxReplicaCount: max,
+          autoscalingMetricSpecs: [{ metricName: UTILIZATION_METRIC, target: d.target_utilization }],
+        },
+      },
+      // Empty: the split is left as it is (the endpoint serves nothing and the new model gets 0%).
+      ...(Object.keys(split).length ? { trafficSplit: split } : {}),
+    });
+    /** After ALREADY_EXISTS: the deployment another caller made, if it is this version's. */
+    const raced = async (err: unknown): Promise<DeployResult | null> => {
+      if (!(err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS')) return null;
+      const now = await this.resolve(endpointName);
+      const dm = deploymentOf(now, input.name, input.version, model.resource_name);
+      return dm ? this.alreadyDeployed(now, dm, input) : null;
+    };
+    const start = (id: string | undefined) =>
+      callVertex('deploy model', () => client.deployModel(request(id)), { idempotent: false });
+    let started: Awaited<ReturnType<typeof start>>;
+    try {
+      started = await start(deployedModelIdFor(endpointName, model.resource_name));
+    } catch (err) {
+      const other = await raced(err);
+      if (other) return other;
+      if (!(err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS')) throw err;
+      // The derived ID is taken by another deployment (a hash collision): let Vertex choose one.
+      started = await start(undefined);
+    }
+    const [op] = started;
     // The operation's failure (e.g. an unservable model) surfaces here, mapped.
-    const done = await settle(
+    const finished = settle(
       callVertex('deploy model', () => op.promise(), { idempotent: false }),
       input.timeoutMs ?? 50_000,
     );
-    const after = await this.resolve(String(e.name));
+    let done: Awaited<typeof finished>;
+    try {
+      done = await finished;
+    } catch (err) {
+      const other = await raced(err); // another process committed the same deployment first
+      if (other) return other;
+      throw err;
+    }
+    const after = await this.resolve(endpointName);
     const deployed = done ? (done[0].deployedModel?.id ?? null) : null;
     return {
       endpoint: this.toRecord(after),
       deployed_model_id: deployed ? String(deployed) : null,
       done: Boolean(done),
       operation: String(op.name),
+      already_deployed: false,
+      note: null,
     };
+  }
+
+  private alreadyDeployed(e: IEndpoint, dm: IDeployedModel, input: DeployInput): DeployResult {
+    const id = String(dm.id);
+    const share = currentSplit(e)[id] ?? 0;
+    const what = `${input.name} ${input.version} is already deployed on ${e.displayName} as deployed model ${id} with ${share}% of the traffic`;
+    const notes = [what];
+    if (input.traffic_percentage !== undefined && input.traffic_percentage !== share) {
+      notes.push(
+        `traffic_percentage ${input.traffic_percentage} was not applied (deploy_model never moves the traffic of a deployed version): use set_traffic_split to change the split`,
+      );
+    } else {
+      notes.push('nothing was changed');
+    }
+    const r = dm.dedicatedResources;
+    const differs = [
+      input.min_replicas !== undefined &&
+        r?.minReplicaCount != null &&
+        input.min_replicas !== r.minReplicaCount &&
+        `min_replicas ${r.minReplicaCount} (asked ${input.min_replicas})`,
+      input.max_replicas !== undefined &&
+        r?.maxReplicaCount != null &&
+        input.max_replicas !== r.maxReplicaCount &&
+        `max_replicas ${r.maxReplicaCount} (asked ${input.max_replicas})`,
+      input.machine_type !== undefined &&
+        r?.machineSpec?.machineType &&
+        input.machine_type !== r.machineSpec.machineType &&
+        `machine_type ${r.machineSpec.machineType} (asked ${input.machine_type})`,
+    ].filter(Boolean);
+    if (differs.length) {
+      notes.push(`it keeps its ${differs.join(', ')}; undeploy and deploy again to change them`);
+    }
+    return {
+      endpoint: this.toRecord(e),
+      deployed_model_id: id,
+      done: true,
+      operation: null,
+      already_deployed: true,
+      note: `${notes.join('; ')}.`,
+    };
+  }
+
+  /** Runs `fn` after every earlier change of the same endpoint made by this process. */
+  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
   }
 
   /** The deployed model serving `name` `version` on an endpoint. */
@@ -230,19 +350,26 @@ export class ModelEndpoints {
     return { endpoint: e, before: currentSplit(e), after };
   }
 
+  /**
+   * Sets the split. The update carries the etag of the endpoint it was planned from, so a change
+   * made meanwhile (by anyone) makes Vertex refuse it (ABORTED) rather than be overwritten.
+   */
   async updateTrafficSplit(ref: string, split: Split): Promise<EndpointRecord> {
-    const { endpoint, after } = await this.planTrafficSplit(ref, split);
-    const client = await this.clients.endpoints();
-    const [updated] = await callVertex(
-      'update traffic split',
-      () =>
-        client.updateEndpoint({
-          endpoint: { name: endpoint.name, trafficSplit: after },
-          updateMask: { paths: ['traffic_split'] },
-        }),
-      { idempotent: true },
-    );
-    return this.toRecord(updated);
+    const first = await this.resolve(ref);
+    return this.locked(String(first.name), async () => {
+      const { endpoint, after } = await this.planTrafficSplit(String(first.name), split);
+      const client = await this.clients.endpoints();
+      const [updated] = await callVertex(
+        'update traffic split',
+        () =>
+          client.updateEndpoint({
+            endpoint: { name: endpoint.name, trafficSplit: after, ...(endpoint.etag ? { etag: endpoint.etag } : {}) },
+            updateMask: { paths: ['traffic_split'] },
+          }),
+        { idempotent: true },
+      );
+      return this.toRecord(updated);
+    });
   }
 
   async planUndeploy(ref: string, name: string, version: string, split?: Split) {
@@ -262,6 +389,11 @@ export class ModelEndpoints {
   }
 
   async undeployModel(ref: string, name: string, version: string, split?: Split): Promise<EndpointRecord> {
+    const first = await this.resolve(ref);
+    return this.locked(String(first.name), () => this.undeployLocked(String(first.name), name, version, split));
+  }
+
+  private async undeployLocked(ref: string, name: string, version: string, split?: Split): Promise<EndpointRecord> {
     const plan = await this.planUndeploy(ref, name, version, split);
     const client = await this.clients.endpoints();
     const [op] = await callVertex(
@@ -270,7 +402,7 @@ export class ModelEndpoints {
         client.undeployModel({
           endpoint: String(plan.endpoint.name),
           deployedModelId: plan.deployed_model_id,
-          ...(plan.last ? {} : { trafficSplit: plan.after }),
+          ...(plan.last || Object.keys(plan.after).length === 0 ? {} : { trafficSplit: plan.after }),
         }),
       { idempotent: false },
     );
@@ -280,6 +412,11 @@ export class ModelEndpoints {
 
   /** Deletes an endpoint; with `force`, undeploys everything first (never silently otherwise). */
   async deleteEndpoint(ref: string, force = false): Promise<{ endpoint: string; undeployed: string[] }> {
+    const first = await this.resolve(ref);
+    return this.locked(String(first.name), () => this.deleteLocked(String(first.name), force));
+  }
+
+  private async deleteLocked(ref: string, force: boolean): Promise<{ endpoint: string; undeployed: string[] }> {
     const e = await this.resolve(ref);
     const deployed = (e.deployedModels ?? []).map((m) => String(m.displayName ?? m.id));
     if (deployed.length && !force) {
@@ -303,7 +440,7 @@ export class ModelEndpoints {
           client.undeployModel({
             endpoint: String(e.name),
             deployedModelId: String(m.id),
-            ...(ids.length > 1 ? { trafficSplit: after } : {}),
+            ...(ids.length > 1 && Object.keys(after).length ? { trafficSplit: after } : {}),
           }),
         { idempotent: false },
       );
@@ -324,6 +461,11 @@ export class ModelEndpoints {
   ): Promise<PredictResult> {
     if (instances.length === 0)
       throw invalid('instances is empty', 'Send at least one instance, e.g. ["route this task"]');
+    // Counted without recursion first: a deeply nested document must not exhaust the stack.
+    instances.forEach((x, i) => {
+      if (jsonDepth(x) > MAX_VALUE_DEPTH) throw tooDeep(`instances[${i}]`);
+    });
+    if (parameters && jsonDepth(parameters) > MAX_VALUE_DEPTH) throw tooDeep('parameters');
     const bytes = Buffer.byteLength(JSON.stringify({ instances, parameters }));
     if (bytes > MAX_REQUEST_BYTES) {
       throw invalid(
@@ -339,8 +481,8 @@ export class ModelEndpoints {
         client.predict(
           {
             endpoint: String(e.name),
-            instances: instances.map(toValue),
-            ...(parameters ? { parameters: toValue(parameters) } : {}),
+            instances: instances.map((x, i) => toValue(x, `instances[${i}]`)),
+            ...(parameters ? { parameters: toValue(parameters, 'parameters') } : {}),
           },
           { timeout: timeoutMs },
         ),
@@ -387,6 +529,38 @@ export class ModelEndpoints {
       defaults: { ...d, accelerator_type: d.accelerator_type ?? null },
       created_at: e.createTime ? new Date(Number(e.createTime.seconds ?? 0) * 1000).toISOString() : null,
     };
+  }
+}
+
+/** The deployment of `name` `version` on an endpoint: by its display name, or by the model version it serves. */
+function deploymentOf(e: IEndpoint, name: string, version: string, resource: string): IDeployedModel | undefined {
+  return (e.deployedModels ?? []).find(
+    (m) =>
+      m.displayName === `${name}@${version}` ||
+      (m.modelVersionId && `${String(m.model).split('@')[0]}@${m.modelVersionId}` === resource),
+  );
+}
+
+/**
+ * The deployed-model ID a version gets on an endpoint: 9 digits derived from both names
+ * (DeployedModel.id: "1-10 characters, and valid characters are /[0-9]/"). Deterministic, so a
+ * second deployment of the same version is refused by Vertex as ALREADY_EXISTS.
+ */
+export function deployedModelIdFor(endpoint: string, modelVersion: string): string {
+  const h = createHash('sha256').update(`${endpoint}\n${modelVersion}`).digest();
+  return String(100_000_000 + (h.readUInt32BE(0) % 900_000_000));
+}
+
+function tooDeep(field: string): VertexMcpError {
+  return invalid(
+    `${field} nests more than ${MAX_VALUE_DEPTH} levels deep`,
+    `Flatten it: objects and arrays may nest at most ${MAX_VALUE_DEPTH} levels`,
+  );
+}
+
+function checkCount(field: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(`${field} ${value} must be an integer from ${min} to ${max}`);
   }
 }
 

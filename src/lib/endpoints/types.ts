@@ -33,9 +33,10 @@ export const EndpointRecord = z.object({
 export type EndpointRecord = z.infer<typeof EndpointRecord>;
 
 export const EndpointDefaultsInput = {
-  machine_type: z.string().default('n1-standard-2').describe('Machine type for deployments'),
+  machine_type: z.string().min(1).max(64).default('n1-standard-2').describe('Machine type for deployments'),
   accelerator_type: z
     .string()
+    .max(64)
     .regex(/^[A-Z0-9_]+$/, 'an accelerator such as NVIDIA_TESLA_T4')
     .optional()
     .describe('e.g. NVIDIA_TESLA_T4'),

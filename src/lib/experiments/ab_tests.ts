@@ -112,14 +112,15 @@ export class ABTests {
     if (input.control === input.treatment)
       throw invalid('control and treatment are the same version', 'Compare two different versions');
     const taken = await this.store.get(input.name).catch(() => null);
-    if (taken) {
+    const e = await this.endpoints.getEndpoint(input.endpoint);
+    // The same start again (a retry after an ambiguous failure) converges; anything else is taken.
+    if (taken && !this.sameStart(taken, input, e.endpoint)) {
       throw new VertexMcpError(
         'ALREADY_EXISTS',
-        `an A/B test named "${input.name}" already exists (${taken.state})`,
+        `an A/B test named "${input.name}" already exists (${taken.state}, ${taken.plan.model} ${taken.plan.treatment.version} vs ${taken.plan.control.version})`,
         'Choose another name, or read it with get_ab_test',
       );
     }
-    const e = await this.endpoints.getEndpoint(input.endpoint);
     const control = e.deployed.find((d) => d.name === input.model && d.version === input.control);
     if (!control) {
       const here = e.deployed.map((d) => `${d.name}@${d.version}`).join(', ') || 'none';
@@ -129,7 +130,9 @@ export class ABTests {
       );
     }
     await this.registry.getModel(input.model, input.treatment); // NOT_FOUND names the known versions
-    const running = (await this.store.list()).find((t) => t.state === 'running' && t.plan.endpoint === e.endpoint);
+    const running = (await this.store.list()).find(
+      (t) => t.state === 'running' && t.plan.endpoint === e.endpoint && t.test !== input.name,
+    );
     if (running) {
       throw precondition(
         `A/B test "${running.test}" is already running on endpoint ${e.display_name}`,
@@ -244,11 +247,40 @@ export class ABTests {
     );
   }
 
-  /** Starts a planned test: claims the id, deploys the treatment if needed, sets the split. */
+  /** The stored test is this start: same endpoint, model and versions, still running. */
+  private sameStart(t: StoredTest, input: StartInput, endpointId: string): boolean {
+    return (
+      t.state === 'running' &&
+      t.plan.endpoint === endpointId &&
+      t.plan.model === input.model &&
+      t.plan.control.version === input.control &&
+      t.plan.treatment.version === input.treatment
+    );
+  }
+
+  /**
+   * Starts a planned test: claims the id, deploys the treatment if needed, sets the split, then
+   * freezes the plan. Every step converges when repeated, so calling start again with the same
+   * arguments after a failure (a fault, a crash) finishes the start instead of failing on the claim.
+   */
   async start(input: StartInput): Promise<TestReport> {
     const { plan, deploy_treatment } = await this.planStart(input);
-    const stored = await this.store.create(input.name, { ...plan, started_at: 0 }, 'running');
+    let stored = await this.store.get(input.name).catch(() => null);
+    if (stored?.plan.started_at) return this.get(input.name); // already started: nothing to do
+    if (!stored) {
+      try {
+        stored = await this.store.create(input.name, { ...plan, started_at: 0 }, 'running');
+      } catch (err) {
+        // Lost a race to the same start (or our own earlier attempt got through): finish it.
+        const again = await this.store.get(input.name).catch(() => null);
+        if (!(err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS' && again)) throw err;
+        if (!this.sameStart(again, input, plan.endpoint)) throw err;
+        if (again.plan.started_at) return this.get(input.name);
+        stored = again;
+      }
+    }
     try {
+      await this.store.ensureArms(input.name, plan);
       let treatmentId = plan.treatment.deployed_model_id;
       if (deploy_treatment) {
         const r = await this.endpoints.deployModel({
@@ -261,7 +293,7 @@ export class ABTests {
           throw new VertexMcpError(
             'DEADLINE_EXCEEDED',
             `deploying ${plan.model} ${plan.treatment.version} is still running (${r.operation})`,
-            'Wait for it (list_endpoints), then start the test again',
+            'Wait for it (list_endpoints), then call start_ab_test again with the same arguments',
           );
         }
         treatmentId = r.deployed_model_id;
@@ -276,20 +308,18 @@ export class ABTests {
         treatment: { ...plan.treatment, deployed_model_id: treatmentId },
         started_at: Date.now(),
       };
-      await this.store.update(input.name, stored.etag, { plan: frozen } as never);
+      const current = await this.store.get(input.name);
+      if (current.plan.started_at) return this.get(input.name); // a concurrent identical start won
+      await this.store.update(input.name, current.etag, { plan: frozen } as never);
     } catch (err) {
-      // Leave no half-started test behind: the claim is marked abandoned with the reason.
-      const t = await this.store.get(input.name).catch(() => null);
-      if (t) {
-        await this.store
-          .update(input.name, t.etag, {
-            state: 'abandoned',
-            ended_at: Date.now(),
-            last_sentence: `start failed: ${(err as Error).message}`,
-          })
-          .catch(() => {});
-      }
-      throw err;
+      // The claim stays (state running, not started): the same call again finishes the start, and
+      // conclude_ab_test action abandon releases it.
+      const e = err instanceof VertexMcpError ? err : null;
+      throw new VertexMcpError(
+        e?.code ?? 'INTERNAL',
+        `starting A/B test "${input.name}" did not finish: ${(err as Error).message}`,
+        'Call start_ab_test again with the same arguments to finish it (each step repeats safely), or conclude_ab_test with action abandon',
+      );
     }
     const report = await this.get(input.name);
     this.events.emit('changed', input.name, plan.endpoint);
@@ -361,7 +391,16 @@ export class ABTests {
   // ---- conclude ----
 
   async planConclude(id: string, input: ConcludeInput): Promise<{ plan: ConcludePlan; report: TestReport }> {
-    const report = await this.get(id);
+    const stored = await this.store.get(id);
+    if (!stored.plan.started_at && stored.state === 'running') {
+      if (input.action !== 'abandon') {
+        throw precondition(
+          `A/B test "${id}" never finished starting`,
+          'Call start_ab_test again with the same arguments, or conclude it with action abandon',
+        );
+      }
+    }
+    const report = stored.plan.started_at ? await this.get(id) : unstarted(stored);
     if (report.state !== 'running') {
       throw precondition(
         `A/B test "${id}" is already ${report.state}${report.decision ? ` (${report.decision.by}: ${report.decision.sentence})` : ''}`,
@@ -466,7 +505,7 @@ export class ABTests {
           .catch(() => {});
       }
       this.events.emit('changed', id, p.endpoint);
-      return this.get(id);
+      return p.started_at ? this.get(id) : unstarted(await this.store.get(id));
     });
   }
 
@@ -520,3 +559,43 @@ export class ABTests {
 }
 
 const round = (x: number) => Number(x.toPrecision(4));
+
+/** The report of a test whose start never finished: nothing was counted. */
+function unstarted(t: StoredTest): TestReport {
+  const p = t.plan;
+  const arm = (arm: 'control' | 'treatment', v: Plan['control']) => ({
+    arm,
+    version: v.version,
+    deployed_model_id: v.deployed_model_id,
+    requests: 0,
+    outcomes: 0,
+    estimate: null,
+    ci: null,
+    error_rate: null,
+    p50_ms: null,
+    p95_ms: null,
+    cost_per_request_usd: null,
+  });
+  return {
+    test: t.test,
+    state: t.state,
+    plan: p,
+    decision: t.decision,
+    ended_at: t.ended_at,
+    arms: [arm('control', p.control), arm('treatment', p.treatment)],
+    effect: null,
+    srm: null,
+    guardrails: [],
+    progress: {
+      outcomes: [0, 0],
+      planned: [p.sample_size.control, p.sample_size.treatment],
+      fraction: 0,
+      requests: 0,
+      max_requests: p.max_requests,
+      elapsed_seconds: 0,
+      max_duration_seconds: p.max_duration_seconds,
+    },
+    verdict: 'continue',
+    sentence: 'The start never finished: nothing was counted.',
+  };
+}

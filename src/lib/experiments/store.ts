@@ -80,6 +80,14 @@ export class ExperimentStore {
       }
       throw err;
     }
+    await this.ensureArms(id, plan);
+    return this.get(id);
+  }
+
+  /** The arms' run contexts as children of the experiment; repeats safely (a retried start). */
+  async ensureArms(id: string, plan: Plan): Promise<void> {
+    const client = await this.clients.metadata();
+    const labels = { 'managed-by': 'vertex-mcp' };
     const arms = [
       ['control', plan.control],
       ['treatment', plan.treatment],
@@ -103,7 +111,9 @@ export class ExperimentStore {
             },
           }),
         { idempotent: false },
-      );
+      ).catch((err) => {
+        if (!(err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS')) throw err;
+      });
     }
     await callVertex(
       'add experiment runs',
@@ -114,7 +124,6 @@ export class ExperimentStore {
         }),
       { idempotent: true },
     );
-    return this.get(id);
   }
 
   async get(id: string): Promise<StoredTest> {

@@ -6,8 +6,8 @@ import type { VertexClients } from '../clients.js';
 import type { ModelEndpoints, PredictResult } from '../endpoints/endpoints.js';
 import type { EndpointRecord } from '../endpoints/types.js';
 import { invalid, notFound, VertexMcpError } from '../errors.js';
+import type { Files } from '../files.js';
 import type { ModelRegistry } from '../registry/registry.js';
-import type { Files } from '../storage.js';
 import { AlertEvaluator } from './alerts.js';
 // Cost, drift and Grafana code load on first use (start-up does not need them).
 import type { CostResult } from './cost.js';
@@ -272,7 +272,9 @@ export class VertexAIMonitoring {
       if (dataset) {
         const inputs: string[] = [];
         const outputs: string[] = [];
-        for (const line of (await this.files.readText(dataset)).split('\n').slice(0, 20_000)) {
+        // The first 16 MB is plenty for the 20,000 lines the comparison uses.
+        const { text } = await this.files.readHead(dataset, 'dataset', 16 << 20);
+        for (const line of text.split('\n').slice(0, 20_000)) {
           try {
             const r = JSON.parse(line);
             const user = r.contents?.find((c: any) => c.role === 'user')?.parts?.[0]?.text ?? r.prompt ?? r.input;
@@ -399,11 +401,17 @@ export class VertexAIMonitoring {
     }
   }
 
+  /**
+   * Writes the dashboard JSON to `path` (local, checked like every local path: inside the allowed
+   * roots, never the data directory; or gs://), whole or not at all. An existing file is replaced
+   * only with `overwrite: true` (ALREADY_EXISTS otherwise).
+   */
   async exportGrafanaDashboard(opts: {
     datasource: DashboardDatasource;
     endpoint?: string;
     path: string;
     title?: string;
+    overwrite?: boolean;
   }) {
     const endpointId = opts.endpoint ? (await this.endpoints.getEndpoint(opts.endpoint)).endpoint : undefined;
     const { exportGrafanaDashboard } = await import('./grafana.js');
@@ -413,7 +421,9 @@ export class VertexAIMonitoring {
       project: this.clients.backend.project,
       ...(opts.title ? { title: opts.title } : {}),
     });
-    await this.files.writeText(opts.path, `${JSON.stringify(dashboard, null, 2)}\n`, 'path');
-    return { path: opts.path, dashboard };
+    const written = await this.files.writeText(opts.path, `${JSON.stringify(dashboard, null, 2)}\n`, 'path', {
+      overwrite: opts.overwrite === true,
+    });
+    return { path: opts.path, dashboard, written };
   }
 }

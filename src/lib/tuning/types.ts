@@ -7,11 +7,11 @@ export const ADAPTER_SIZES = [1, 2, 4, 8, 16, 32] as const;
 
 export const TuningConfigSchema = z.object({
   tuning_type: z.enum(TUNING_TYPES).describe('supervised, peft (LoRA), distillation, rlhf (DPO)'),
-  base_model: z.string().min(1).describe('Base model (see list_base_models)'),
+  base_model: z.string().min(1).max(256).describe('Base model (see list_base_models)'),
   dataset: z
     .object({
-      train_uri: z.string().min(1).describe('Training JSONL (gs:// or local path)'),
-      validation_uri: z.string().min(1).optional().describe('Validation JSONL'),
+      train_uri: z.string().min(1).max(2048).describe('Training JSONL (gs:// or local path)'),
+      validation_uri: z.string().min(1).max(2048).optional().describe('Validation JSONL'),
     })
     .describe('Files from prepare_dataset'),
   hyperparameters: z
@@ -34,18 +34,34 @@ export const TuningConfigSchema = z.object({
     })
     .default({})
     .describe('Hyperparameters'),
-  teacher_model: z.string().optional().describe('distillation teacher: name@version'),
+  teacher_model: z.string().max(256).optional().describe('distillation teacher: name@version'),
   display_name: z.string().max(128).optional().describe('Tuned model display name'),
   output: z
     .object({
-      name: z.string().describe('Registry name'),
-      version: z.string().describe('Semver'),
-      tags: z.array(z.string()).optional().describe('Tags'),
+      name: z.string().max(63).describe('Registry name'),
+      version: z.string().max(128).describe('Semver'),
+      tags: z.array(z.string().max(59)).max(50).optional().describe('Tags'),
     })
     .optional()
-    .describe('Register the result as name@version on success'),
+    .describe('Register the result as name version'),
 });
 export type TuningConfig = z.input<typeof TuningConfigSchema>;
+
+/**
+ * waiting_for_job: not finished; pending: succeeded, not registered yet; registered: the version
+ * exists from this job; conflict: it exists from elsewhere; failed: the attempt failed (detail);
+ * not_registered: the job ended without a model; not_checked: lists do not look it up.
+ */
+export const REGISTRATION_STATUSES = [
+  'waiting_for_job',
+  'pending',
+  'registered',
+  'conflict',
+  'failed',
+  'not_registered',
+  'not_checked',
+] as const;
+export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
 
 export const EpochRecord = z.object({
   epoch: z.number(),
@@ -78,6 +94,11 @@ export const TuningJobRecord = z.object({
     .nullable(),
   progress_unavailable: z.string().nullable().describe('Why progress is null'),
   tuned_model: z.string().nullable(),
+  /** The registry version of this job's declared output, once registered from it. */
   registered: z.object({ name: z.string(), version: z.string() }).nullable(),
+  /** The declared output (name, version) and its registration status; null without output. */
+  registration: z
+    .object({ name: z.string(), version: z.string(), status: z.enum(REGISTRATION_STATUSES), detail: z.string() })
+    .nullable(),
 });
 export type TuningJobRecord = z.infer<typeof TuningJobRecord>;
