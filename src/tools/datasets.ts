@@ -14,7 +14,7 @@ export const prepareDataset = defineTool({
     source: z
       .enum(['se_darwin', 'halo_routing'])
       .describe('se_darwin (archive of trajectories) or halo_routing (decision log)'),
-    input: z.string().min(1).describe('Directory, file or gs:// prefix to read'),
+    input: z.string().min(1).max(4096).describe('Directory, file or gs:// prefix to read'),
     output: z
       .string()
       .min(1)

@@ -6,7 +6,7 @@ import { ACTIONS, StartAbTestInput, TEST_STATES, type TestReport, VERDICTS } fro
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
 
-const test = z.string().describe('A/B test id (its name)');
+const test = z.string().max(63).describe('A/B test id (its name)');
 const pair = z.tuple([z.number(), z.number()]);
 const interval = pair.nullable();
 const split = z.record(z.string(), z.number());

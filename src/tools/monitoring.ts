@@ -4,7 +4,7 @@ import { ALERT_METRICS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
 
-const endpoint = z.string().min(1).describe('Endpoint ID or display name');
+const endpoint = z.string().min(1).max(1024).describe('Endpoint ID or display name');
 const METRICS = Object.keys(ALERT_METRICS) as [keyof typeof ALERT_METRICS, ...(keyof typeof ALERT_METRICS)[]];
 const rule = z.object({
   name: z.string(),
@@ -106,10 +106,10 @@ export const recordFeedback = defineTool({
   toolset: 'monitoring',
   kind: 'create',
   input: {
-    prediction_id: z.string().optional().describe('From predict'),
-    endpoint: z.string().optional().describe('Needed without prediction_id'),
-    input: z.string().optional().describe('The input, without prediction_id'),
-    expected_output: z.string().optional().describe('What it should have answered'),
+    prediction_id: z.string().max(100).optional().describe('From predict'),
+    endpoint: z.string().max(1024).optional().describe('Needed without prediction_id'),
+    input: z.string().max(20_000).optional().describe('The input, without prediction_id'),
+    expected_output: z.string().max(20_000).optional().describe('What it should have answered'),
     correct: z.boolean().optional().describe('Was it right'),
     score: z.number().optional().describe('A quality score'),
   },
@@ -139,7 +139,7 @@ export const setAlertRule = defineTool({
   toolset: 'monitoring',
   kind: 'update',
   input: {
-    name: z.string().min(1).describe('Rule name'),
+    name: z.string().min(1).max(100).describe('Rule name'),
     endpoint,
     metric: z.enum(METRICS).describe('Metric to watch'),
     comparison: z.enum(['gt', 'ge', 'lt', 'le', 'eq']).describe('Fires when metric <comparison> threshold'),
@@ -182,7 +182,7 @@ export const deleteAlertRule = defineTool({
   description: 'Delete an alert rule by name. Needs confirm; dry_run shows it.',
   toolset: 'monitoring',
   kind: 'destructive',
-  input: { name: z.string().min(1).describe('Rule name'), ...safetyInput },
+  input: { name: z.string().min(1).max(100).describe('Rule name'), ...safetyInput },
   output: { deleted: z.boolean(), rule },
   async handler(args, ctx) {
     const r = toRule(ctx.lib.monitoring.ledger.getRule(args.name));
@@ -239,7 +239,7 @@ export const exportDashboard = defineTool({
   kind: 'create',
   input: {
     datasource: z.enum(['prometheus', 'cloud-monitoring']).describe('Grafana data source'),
-    path: z.string().min(1).describe('Output file: a plain absolute or relative path, or gs://bucket/object'),
+    path: z.string().min(1).max(4096).describe('Output file: a plain absolute or relative path, or gs://bucket/object'),
     endpoint: endpoint.optional(),
     overwrite: z.boolean().default(false).describe('Replace the file if it exists (refused without it)'),
   },

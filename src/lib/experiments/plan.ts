@@ -42,14 +42,14 @@ export const DEFAULT_GUARDRAILS: Guardrail[] = [
 ];
 
 export const StartAbTestInput = {
-  endpoint: z.string().describe('Endpoint ID or display name'),
+  endpoint: z.string().min(1).max(1024).describe('Endpoint ID or display name'),
   name: z
     .string()
     .regex(TEST_ID, 'name must match [a-z][a-z0-9-]{0,62} (it becomes the test id)')
     .describe('Test id: [a-z][a-z0-9-]{0,62}'),
-  model: z.string().describe('Registry model name'),
-  control: z.string().describe('Control version, deployed there'),
-  treatment: z.string().describe('Treatment version; deployed if needed'),
+  model: z.string().min(1).max(63).describe('Registry model name'),
+  control: z.string().min(1).max(100).describe('Control version, deployed there'),
+  treatment: z.string().min(1).max(100).describe('Treatment version; deployed if needed'),
   traffic_percentage: z.number().int().min(1).max(99).default(50).describe('Treatment share of requests, %'),
   primary_metric: z.enum(PRIMARY_METRICS).describe('accuracy and score come from feedback'),
   minimum_detectable_effect: z.number().positive().describe('Smallest effect to detect, in metric units (0.05 = 5 pp)'),
