@@ -3,7 +3,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type Emulator, startEmulator } from '../src/emulator/index.js';
-import { type BackendConfig, createLibrary, type Library } from '../src/lib/index.js';
+import { type BackendConfig, createLibrary, type Library, type LibraryOptions } from '../src/lib/index.js';
 import { createServer } from '../src/server.js';
 import type { ToolSelection } from '../src/tools/index.js';
 
@@ -29,10 +29,12 @@ export function emulatorBackend(emu: Emulator): BackendConfig {
   return { kind: 'emulator', endpoint: async () => emu, project: 'test-project', location: 'us-central1' };
 }
 
-export async function startStack(opts: { selection?: ToolSelection; dataDir?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { selection?: ToolSelection; dataDir?: string; library?: LibraryOptions } = {},
+): Promise<Stack> {
   const emu = await startEmulator({ dataDir: opts.dataDir ?? ':memory:' });
   const backend = emulatorBackend(emu);
-  const lib = createLibrary(backend);
+  const lib = createLibrary(backend, opts.library);
   const mcp = createServer({ backend, lib, selection: opts.selection });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '1.0.0' });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateArchive } from '../../scripts/gen-archive.js';
+import { rng } from '../../scripts/prng.js';
 import {
   type CommitStep,
   checkDataset,
@@ -35,17 +36,8 @@ const expected = new Map<number, { train: string; validation: string }>();
 
 const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
-/** mulberry32: a seeded PRNG, so the kill offsets are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, scripts/prng.ts). */
+const prng = rng;
 
 /** Runs the child; kills it `killAfterMs` after it printed "start" (if given). Resolves how it ended. */
 function runChild(

@@ -6,58 +6,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { createLibrary, type Library } from '../../src/lib/index.js';
-import { createServer } from '../../src/server.js';
-import { emulatorBackend, type ToolResult } from '../helpers.js';
+import { type Stack, startStack } from '../helpers.js';
 import { EXAMPLES, HALO_LOG, tempDir, tree } from './helpers.js';
 
-interface Stack {
-  emu: Emulator;
-  lib: Library;
-  call(name: string, args: Record<string, unknown>): Promise<ToolResult>;
-  ok(name: string, args: Record<string, unknown>): Promise<Record<string, any>>;
-  refused(name: string, args: Record<string, unknown>): Promise<string>;
-  close(): Promise<void>;
-}
-
-/** The stack of test/helpers.ts startStack, with the library's allowed roots and data directory set. */
-async function stack(opts: { allowedRoots: string[]; dataDir?: string }): Promise<Stack> {
+/** The stack of test/helpers.ts with the library's allowed roots and data directory set. */
+function stack(opts: { allowedRoots: string[]; dataDir?: string }): Promise<Stack> {
   const dataDir = opts.dataDir ?? ':memory:';
-  const emu = await startEmulator({ dataDir });
-  const backend = emulatorBackend(emu);
-  const lib = createLibrary(backend, { allowedRoots: opts.allowedRoots, dataDir });
-  const mcp = createServer({ backend, lib });
-  const [c, s] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  await Promise.all([mcp.server.connect(s), client.connect(c)]);
-  const text = (r: ToolResult) => r.content.map((x) => x.text ?? '').join('\n');
-  const call = async (name: string, args: Record<string, unknown>) =>
-    (await client.callTool({ name, arguments: args })) as ToolResult;
-  return {
-    emu,
-    lib,
-    call,
-    async ok(name, args) {
-      const r = await call(name, args);
-      if (r.isError) throw new Error(`${name} failed: ${text(r)}`);
-      return r.structuredContent ?? {};
-    },
-    async refused(name, args) {
-      const r = await call(name, args);
-      if (!r.isError) throw new Error(`${name} should have been refused: ${JSON.stringify(r.structuredContent)}`);
-      return text(r);
-    },
-    async close() {
-      await client.close();
-      await mcp.close();
-      await lib.close();
-      await emu.close();
-    },
-  };
+  return startStack({ dataDir, library: { allowedRoots: opts.allowedRoots, dataDir } });
 }
 
 const tmp = tempDir('vertex-mcp-tools-');

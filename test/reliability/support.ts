@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { rng } from '../../scripts/prng.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { train } from '../../src/emulator/runtime/index.js';
 import { type BackendConfig, createLibrary, type Library, VertexClients } from '../../src/lib/index.js';
@@ -25,17 +26,8 @@ export const scaled = (n: number, min = 1) => Math.max(min, Math.round(n * SCALE
 
 export const CLI = path.resolve('dist/src/cli.js');
 
-/** mulberry32: a small seeded PRNG, floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, scripts/prng.ts). */
+export const prng = rng;
 
 /** Prints one file's figures on stderr as one line of JSON (CI logs keep them). */
 export function figures(file: string, data: Record<string, unknown>): void {
