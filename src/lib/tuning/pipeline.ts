@@ -7,7 +7,6 @@
 // registerSucceeded (the background registrar a server runs on an interval) — never by a read.
 // Registration is idempotent and converges: a version whose provenance names the same job is that
 // job's registration; one from anywhere else is a conflict (ALREADY_EXISTS naming its origin).
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
@@ -155,7 +154,6 @@ export class FineTuningPipeline {
       return uri;
     }
     const local = this.files.localPath(uri, field);
-    const text = await this.files.readText(local, field);
     const bucket =
       this.clients.backend.kind === 'emulator'
         ? 'gs://vertex-mcp-emulator'
@@ -165,9 +163,15 @@ export class FineTuningPipeline {
         `${field} is a local path and no --staging-bucket is set`,
         'Pass a gs:// URI or start with --staging-bucket',
       );
-    const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
-    const target = `${bucket}/vertex-mcp/datasets/${digest}/${path.basename(local)}`;
-    await this.files.writeText(target, text, field);
+    // Streamed (constant memory whatever the file's size) to a content-addressed object: a copy
+    // that already exists is the same bytes, so ALREADY_EXISTS means done.
+    const { sha256 } = await this.files.digest(local, field);
+    const target = `${bucket}/vertex-mcp/datasets/${sha256.slice(0, 16)}/${path.basename(local)}`;
+    try {
+      await this.files.copy(local, target, { overwrite: false, fromField: field, toField: field });
+    } catch (err) {
+      if (!(err instanceof VertexMcpError && err.code === 'ALREADY_EXISTS')) throw err;
+    }
     return target;
   }
 
