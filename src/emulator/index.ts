@@ -72,7 +72,8 @@ export interface ServiceContext {
 }
 
 const AIP = 'google.cloud.aiplatform';
-const PROTO_FILES = [
+/** The Vertex AI protos and services the emulator's gRPC host serves (MetricService is added apart). */
+export const PROTO_FILES = [
   'google/cloud/aiplatform/v1/model_service.proto',
   'google/cloud/aiplatform/v1/genai_tuning_service.proto',
   'google/cloud/aiplatform/v1beta1/genai_tuning_service.proto',
@@ -81,7 +82,7 @@ const PROTO_FILES = [
   'google/cloud/aiplatform/v1/prediction_service.proto',
   'google/longrunning/operations.proto',
 ];
-const SERVICES = [
+export const SERVICES = [
   `${AIP}.v1.ModelService`,
   `${AIP}.v1.GenAiTuningService`,
   `${AIP}.v1beta1.GenAiTuningService`,

@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTO_FILES as EMULATED_PROTO_FILES, SERVICES as EMULATED_SERVICES } from '../../src/emulator/index.js';
 import { protoIncludeDirs } from '../../src/emulator/protos.js';
 import {
   cleanupDirs,
@@ -29,27 +30,8 @@ import {
 const require = createRequire(import.meta.url);
 
 // What the emulator serves (src/emulator/index.ts, and its MetricService from @google-cloud/monitoring).
-const AIP = 'google.cloud.aiplatform';
-const PROTO_FILES = [
-  'google/cloud/aiplatform/v1/model_service.proto',
-  'google/cloud/aiplatform/v1/genai_tuning_service.proto',
-  'google/cloud/aiplatform/v1beta1/genai_tuning_service.proto',
-  'google/cloud/aiplatform/v1/metadata_service.proto',
-  'google/cloud/aiplatform/v1/endpoint_service.proto',
-  'google/cloud/aiplatform/v1/prediction_service.proto',
-  'google/longrunning/operations.proto',
-  'google/monitoring/v3/metric_service.proto',
-];
-const SERVICES = [
-  `${AIP}.v1.ModelService`,
-  `${AIP}.v1.GenAiTuningService`,
-  `${AIP}.v1beta1.GenAiTuningService`,
-  `${AIP}.v1.MetadataService`,
-  `${AIP}.v1.EndpointService`,
-  `${AIP}.v1.PredictionService`,
-  'google.longrunning.Operations',
-  'google.monitoring.v3.MetricService',
-];
+const PROTO_FILES = [...EMULATED_PROTO_FILES, 'google/monitoring/v3/metric_service.proto'];
+const SERVICES = [...EMULATED_SERVICES, 'google.monitoring.v3.MetricService'];
 /** The requests the brief names: each must be seen, or the scenario no longer covers it. */
 const REQUIRED = [
   'UploadModel',
