@@ -12,7 +12,7 @@ import { ConfigError, isLoopbackHost } from './config.js';
 import { silentLogger } from './lib/index.js';
 import { createMetricsRegistry } from './lib/monitoring/prometheus.js';
 import { predictionSnapshots } from './metrics.js';
-import { createServer, libraryFor, type ServerConfig, type VertexMcpServer } from './server.js';
+import { createServer, libraryFor, type ServerConfig, startBackground, type VertexMcpServer } from './server.js';
 
 export interface HttpOptions {
   host: string;
@@ -68,7 +68,7 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
   const lib = config.lib ?? libraryFor(config);
-  if (!config.lib && config.alertIntervalSeconds) lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
+  if (!config.lib) startBackground(lib, config);
   const metrics = await createMetricsRegistry({ collectPredictions: () => predictionSnapshots(lib) });
   config = { ...config, onToolCall: (tool, outcome, seconds) => metrics.observeToolCall(tool, outcome, seconds) };
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];

@@ -44,13 +44,7 @@ Destructive tools need confirm: true and accept dry_run: true to show the plan f
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const lib = config.lib ?? libraryFor(config);
-  if (!config.lib && config.alertIntervalSeconds) {
-    lib.monitoring.startBackground(config.alertIntervalSeconds * 1000);
-    // Running A/B tests are re-checked on the same interval (guardrails, SRM, limits).
-    lib.experiments.startBackground(config.alertIntervalSeconds * 1000);
-    // Succeeded tuning jobs are registered on it too (a write: not in read-only mode).
-    if (!config.selection?.readOnly) lib.tuning.startBackground(config.alertIntervalSeconds * 1000);
-  }
+  if (!config.lib) startBackground(lib, config);
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
     // A bound on the elements of any tool's arguments, counted without recursion before validation.
@@ -136,6 +130,19 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       if (!config.lib) await lib.close();
     },
   };
+}
+
+/**
+ * The background work of a library's owner, every --alert-interval seconds: alert rules, running
+ * A/B tests (guardrails, SRM, limits; auto-rollback), and registering succeeded tuning jobs (a
+ * write: not in read-only mode).
+ */
+export function startBackground(lib: Library, config: ServerConfig): void {
+  if (!config.alertIntervalSeconds) return;
+  const ms = config.alertIntervalSeconds * 1000;
+  lib.monitoring.startBackground(ms);
+  lib.experiments.startBackground(ms);
+  if (!config.selection?.readOnly) lib.tuning.startBackground(ms);
 }
 
 /** The library a server owns when none is shared with it. */
