@@ -15,7 +15,7 @@ import { PerformanceQueries } from '../monitoring/performance.js';
 import { machinePrice } from '../monitoring/prices.js';
 import type { VertexAIMonitoring } from '../monitoring/vertex_monitoring.js';
 import type { ModelRegistry } from '../registry/registry.js';
-import { type ArmData, analyse, type Report } from './analysis.js';
+import type { ArmData, Report } from './analysis.js';
 import {
   type Action,
   DEFAULT_GUARDRAILS,
@@ -27,7 +27,6 @@ import {
   type PrimaryMetric,
   type TestState,
 } from './plan.js';
-import { csMultiplier, ratioEstimate, sampleSize } from './stats.js';
 import { ExperimentStore, type StoredTest } from './store.js';
 
 export interface StartInput {
@@ -85,6 +84,9 @@ export interface ConcludePlan {
 }
 
 const WEEK_MS = 7 * 86_400_000;
+// The statistics load on first use: their distributions (@stdlib, ~440 small CommonJS modules)
+// must not be on the server's start-up path.
+const stats = () => import('./stats.js');
 const ceilSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 
 export class ABTests {
@@ -150,6 +152,7 @@ export class ABTests {
     const alpha = input.alpha ?? 0.05;
     const power = input.power ?? 0.8;
     const base = await this.baseline(input, e, control.deployed_model_id);
+    const { csMultiplier, sampleSize } = await stats();
     const ss = sampleSize({
       mde: input.minimum_detectable_effect,
       sdControl: base.sd,
@@ -223,7 +226,7 @@ export class ABTests {
       return { value: given.value, sd: given.sd, from: 'given' };
     } else if (m === 'score') {
       const s = this.monitoring.served.outcomeSums(e.endpoint, controlId, 'score', now - WEEK_MS, now);
-      const v = ratioEstimate(s);
+      const v = (await stats()).ratioEstimate(s);
       if (s.n >= 30 && v.variance !== null && v.variance > 0)
         return {
           value: v.estimate ?? 0,
@@ -373,6 +376,7 @@ export class ABTests {
         usd_per_node_hour: price?.price ? price.price.usd_per_node_hour : null,
       };
     };
+    const { analyse } = await import('./analysis.js');
     const r = analyse(p, arm(p.control), arm(p.treatment), toMs);
     return { test: t.test, state: t.state, plan: p, decision: t.decision, ended_at: t.ended_at, ...r };
   }
