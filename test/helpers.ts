@@ -3,7 +3,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type Emulator, startEmulator } from '../src/emulator/index.js';
-import { type BackendConfig, createLibrary, type Library, type LibraryOptions } from '../src/lib/index.js';
+import {
+  type BackendConfig,
+  createLibrary,
+  type Library,
+  type LibraryOptions,
+  VertexMcpError,
+} from '../src/lib/index.js';
 import { createServer } from '../src/server.js';
 import type { ToolSelection } from '../src/tools/index.js';
 
@@ -70,4 +76,15 @@ export const CONTAINER = 'us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3
 
 export function modelArgs(name: string, version: string, extra: Record<string, unknown> = {}) {
   return { name, version, serving_container_uri: CONTAINER, ...extra };
+}
+
+/** The VertexMcpError a synchronous call throws; fails the test when it throws nothing or something else. */
+export function errorOf(fn: () => unknown): VertexMcpError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof VertexMcpError) return err;
+    throw err;
+  }
+  throw new Error('expected an error');
 }

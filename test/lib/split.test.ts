@@ -13,19 +13,9 @@ import {
   splitForDeploy,
   splitForUndeploy,
 } from '../../src/lib/endpoints/split.js';
-import { VertexMcpError } from '../../src/lib/errors.js';
+import { errorOf } from '../helpers.js';
 
 const sum = (s: Split) => Object.values(s).reduce((a, b) => a + b, 0);
-
-function failure(fn: () => unknown): VertexMcpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VertexMcpError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 /** A random complete split over `n` deployed-model ids (integers summing to 100), some shares 0. */
 function randomSplit(next: () => number, n: number): Split {
@@ -57,11 +47,11 @@ describe('rescale (largest remainder)', () => {
   });
 
   it('refuses shares and targets it cannot scale', () => {
-    expect(failure(() => rescale({ a: -1, b: 101 }, 100)).message).toContain('share "a" = -1');
-    expect(failure(() => rescale({ a: Number.NaN }, 100)).code).toBe('INVALID_ARGUMENT');
-    expect(failure(() => rescale({ a: Number.POSITIVE_INFINITY }, 100)).code).toBe('INVALID_ARGUMENT');
-    expect(failure(() => rescale({ a: 1 }, 2.5)).message).toContain('target 2.5');
-    expect(failure(() => rescale({ a: 1 }, -1)).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => rescale({ a: -1, b: 101 }, 100)).message).toContain('share "a" = -1');
+    expect(errorOf(() => rescale({ a: Number.NaN }, 100)).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => rescale({ a: Number.POSITIVE_INFINITY }, 100)).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => rescale({ a: 1 }, 2.5)).message).toContain('target 2.5');
+    expect(errorOf(() => rescale({ a: 1 }, -1)).code).toBe('INVALID_ARGUMENT');
   });
 
   it('property: sums to the target, each share within 1 of its exact quota, order and zeros kept', () => {
@@ -98,13 +88,13 @@ describe('checkSplit', () => {
   });
 
   it('refuses sums other than 100, fractions, negatives, values over 100, too many entries', () => {
-    expect(failure(() => checkSplit({ a: 90 })).message).toBe('traffic_split sums to 90; it must sum to 100');
-    expect(failure(() => checkSplit({ a: 50.5, b: 49.5 })).message).toContain('must be an integer percentage');
-    expect(failure(() => checkSplit({ a: 110, b: -10 })).message).toContain('traffic_split["a"] = 110');
-    expect(failure(() => checkSplit({ a: Number.NaN })).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => checkSplit({ a: 90 })).message).toBe('traffic_split sums to 90; it must sum to 100');
+    expect(errorOf(() => checkSplit({ a: 50.5, b: 49.5 })).message).toContain('must be an integer percentage');
+    expect(errorOf(() => checkSplit({ a: 110, b: -10 })).message).toContain('traffic_split["a"] = 110');
+    expect(errorOf(() => checkSplit({ a: Number.NaN })).code).toBe('INVALID_ARGUMENT');
     const many = Object.fromEntries(Array.from({ length: MAX_SPLIT_ENTRIES + 1 }, (_, i) => [`k${i}`, i ? 0 : 100]));
-    expect(failure(() => checkSplit(many)).message).toContain(`at most ${MAX_SPLIT_ENTRIES}`);
-    expect(failure(() => checkSplit({ a: 60 }, 'after')).message).toContain('after sums to 60');
+    expect(errorOf(() => checkSplit(many)).message).toContain(`at most ${MAX_SPLIT_ENTRIES}`);
+    expect(errorOf(() => checkSplit({ a: 60 }, 'after')).message).toContain('after sums to 60');
   });
 
   it('property: every split from the generator passes; any one-point change fails', () => {
@@ -114,7 +104,7 @@ describe('checkSplit', () => {
       checkSplit(s);
       const key = Object.keys(s)[Math.floor(next() * Object.keys(s).length)]!;
       const bumped = { ...s, [key]: s[key]! + (s[key]! === 100 ? -1 : 1) };
-      expect(failure(() => checkSplit(bumped)).code).toBe('INVALID_ARGUMENT');
+      expect(errorOf(() => checkSplit(bumped)).code).toBe('INVALID_ARGUMENT');
     }
   });
 });
@@ -136,7 +126,7 @@ describe('splitForDeploy', () => {
     expect(splitForDeploy({}, 100, ['A'])).toEqual({ A: 0, '0': 100 });
     expect(splitForDeploy({ A: 0, B: 0 }, 100)).toEqual({ A: 0, B: 0, '0': 100 });
     expect(splitForDeploy({}, 0, ['A'])).toEqual({});
-    const err = failure(() => splitForDeploy({}, 40, ['A']));
+    const err = errorOf(() => splitForDeploy({}, 40, ['A']));
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.text).toContain('the deployed models carry no traffic, so there is nothing to rescale');
     expect(err.text).toContain('set_traffic_split');
@@ -144,7 +134,7 @@ describe('splitForDeploy', () => {
 
   it('refuses percentages outside [0, 100] and fractions', () => {
     for (const p of [-1, 101, 2.5, Number.NaN, 2 ** 53 - 1]) {
-      expect(failure(() => splitForDeploy({ A: 100 }, p)).message).toContain(`traffic_percentage ${p}`);
+      expect(errorOf(() => splitForDeploy({ A: 100 }, p)).message).toContain(`traffic_percentage ${p}`);
     }
   });
 
@@ -183,7 +173,7 @@ describe('splitForUndeploy', () => {
     expect(splitForUndeploy({ A: 100 }, 'B', ['A', 'B'])).toEqual({ A: 100 });
     expect(splitForUndeploy({ A: 100 }, 'A', ['A'])).toEqual({});
     expect(splitForUndeploy({}, 'A', ['A', 'B'])).toEqual({}); // stays empty: nothing to send
-    const err = failure(() => splitForUndeploy({ A: 100, B: 0 }, 'A', ['A', 'B']));
+    const err = errorOf(() => splitForUndeploy({ A: 100, B: 0 }, 'A', ['A', 'B']));
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.text).toContain('carries 100% of the traffic and no other model carries any');
   });
@@ -199,7 +189,7 @@ describe('splitForUndeploy', () => {
       const rest = ids.filter((x) => x !== id);
       const restTraffic = rest.reduce((a, k) => a + current[k]!, 0);
       if (rest.length > 0 && current[id]! > 0 && restTraffic === 0) {
-        expect(failure(() => splitForUndeploy(current, id, ids)).code).toBe('FAILED_PRECONDITION');
+        expect(errorOf(() => splitForUndeploy(current, id, ids)).code).toBe('FAILED_PRECONDITION');
         refused++;
         continue;
       }

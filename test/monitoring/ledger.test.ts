@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VertexMcpError } from '../../src/lib/errors.js';
 import { type AlertRuleInput, LEDGER_FILE, Ledger } from '../../src/lib/monitoring/ledger.js';
+import { errorOf } from '../helpers.js';
 
 const open: Ledger[] = [];
 function ledger(dir = ':memory:', opts: ConstructorParameters<typeof Ledger>[1] = {}): Ledger {
@@ -25,16 +25,6 @@ const rule: AlertRuleInput = {
   severity: 'critical',
   endpoint: '123',
 };
-
-function errorOf(fn: () => unknown): VertexMcpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VertexMcpError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('alert rules', () => {
   it('adds, lists, gets and deletes', () => {

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VertexMcpError } from '../../src/lib/errors.js';
 import {
   acceleratorPrice,
   defaultPriceTable,
@@ -12,18 +11,9 @@ import {
   overriddenEntries,
   tokenPrice,
 } from '../../src/lib/monitoring/prices.js';
+import { errorOf } from '../helpers.js';
 
 const dated = { as_of: '2026-11-01', source: 'contract 42' };
-
-function errorOf(fn: () => unknown): VertexMcpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VertexMcpError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('shipped price table', () => {
   it('is dated, sourced and in USD', () => {
