@@ -31,8 +31,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/**
+ * The library's backend for a test emulator: the in-process channel, as `vertex-mcp` uses it, or
+ * real gRPC over loopback when VERTEX_MCP_TEST_CHANNEL=grpc (vitest.config.ts runs the tool tests
+ * a second time that way).
+ */
 export function emulatorBackend(emu: Emulator): BackendConfig {
-  return { kind: 'emulator', endpoint: async () => emu, project: 'test-project', location: 'us-central1' };
+  const endpoint =
+    process.env.VERTEX_MCP_TEST_CHANNEL === 'grpc'
+      ? { host: emu.host, grpcPort: emu.grpcPort, httpPort: emu.httpPort, token: emu.token }
+      : emu;
+  return { kind: 'emulator', endpoint: async () => endpoint, project: 'test-project', location: 'us-central1' };
 }
 
 export async function startStack(

@@ -23,9 +23,20 @@ export interface GrpcHostOptions {
   token?: string;
 }
 
+/** How a call ends, for the in-process channel: the serialized response, or a status. */
+export type UnaryOutcome = { code: 0; response: Buffer } | { code: grpc.status; details: string };
+
+interface Method {
+  fn: UnaryHandler | undefined;
+  deserialize: (b: Buffer) => unknown;
+  serialize: (v: unknown) => Buffer;
+}
+
 export class GrpcHost {
   readonly server = new grpc.Server();
   private readonly expected?: Buffer;
+  /** Every served unary method by path, for calls that arrive without a socket (in_process.ts). */
+  private readonly methods = new Map<string, Method>();
 
   constructor(
     /** Shared with the services (per-deployed-model faults); changeable while serving. */
@@ -41,36 +52,57 @@ export class GrpcHost {
     for (const [method, spec] of Object.entries(definition)) {
       const fn = impl[method];
       if (spec.requestStream || spec.responseStream) continue; // Vertex's surface we emulate is unary.
+      this.methods.set(spec.path, { fn, deserialize: spec.requestDeserialize, serialize: spec.responseSerialize });
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        void this.dispatch(spec.path, fn, call, callback);
+        void this.dispatch(spec.path, fn, call.request, call.metadata, true).then((r) =>
+          'value' in r ? callback(null, r.value) : callback(r),
+        );
       };
     }
     this.server.addService(definition, handlers);
   }
 
+  /**
+   * One call that arrives without a socket (the in-process channel): the request bytes the client
+   * serialized are decoded with the service definition, exactly as the server would, and the
+   * response is encoded back. No token check: only the process that started the emulator holds
+   * this function.
+   */
+  async unary(path: string, request: Buffer, metadata: grpc.Metadata): Promise<UnaryOutcome> {
+    const method = this.methods.get(path);
+    if (!method)
+      return { code: grpc.status.UNIMPLEMENTED, details: `${path} is not served by the vertex-mcp emulator` };
+    let decoded: unknown;
+    try {
+      decoded = method.deserialize(request);
+    } catch (err) {
+      return { code: grpc.status.INTERNAL, details: `request message parsing error: ${(err as Error).message}` };
+    }
+    const r = await this.dispatch(path, method.fn, decoded, metadata, false);
+    return 'value' in r ? { code: 0, response: method.serialize(r.value) } : r;
+  }
+
   private async dispatch(
     path: string,
     fn: UnaryHandler | undefined,
-    call: grpc.ServerUnaryCall<unknown, unknown>,
-    callback: grpc.sendUnaryData<unknown>,
-  ): Promise<void> {
+    request: unknown,
+    metadata: grpc.Metadata,
+    authenticate: boolean,
+  ): Promise<{ value: unknown } | { code: grpc.status; details: string }> {
     try {
-      this.authenticate(call.metadata);
+      if (authenticate) this.authenticate(metadata);
       const faults = this.injector.faults;
       if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
       if (faults.unavailable > 0 && Math.random() < faults.unavailable) {
         throw new RpcError(grpc.status.UNAVAILABLE, 'injected fault: service unavailable');
       }
       if (!fn) throw new RpcError(grpc.status.UNIMPLEMENTED, `${path} is not implemented by the vertex-mcp emulator`);
-      callback(null, await fn(call.request, call.metadata));
+      return { value: await fn(request, metadata) };
     } catch (err) {
-      if (err instanceof RpcError) {
-        // The one place statuses leave the emulator: services may quote a caller's value whole.
-        callback({ code: err.code, details: capMessage(err.message) });
-      } else {
-        this.log(`emulator: ${path} failed: ${err instanceof Error ? err.stack : String(err)}`);
-        callback({ code: grpc.status.INTERNAL, details: `internal emulator error in ${path}` });
-      }
+      // The one place statuses leave the emulator: services may quote a caller's value whole.
+      if (err instanceof RpcError) return { code: err.code, details: capMessage(err.message) };
+      this.log(`emulator: ${path} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      return { code: grpc.status.INTERNAL, details: `internal emulator error in ${path}` };
     }
   }
 

@@ -9,6 +9,7 @@ import { Gcs } from './gcs.js';
 import { GcsError } from './gcs_errors.js';
 import { closeServer, createGcsServer, listen } from './gcs_http.js';
 import { FaultInjector, type Faults, GrpcHost, type Log, NO_FAULTS, parseFaults } from './host.js';
+import { type ChannelFactory, inProcessChannelFactory } from './in_process.js';
 import { lockDataDir } from './lock.js';
 import { Operations } from './operations.js';
 import { loadServices } from './protos.js';
@@ -50,6 +51,12 @@ export interface Emulator {
   httpPort: number;
   /** The secret callers must send (EmulatorOptions.token), when one is required. */
   token?: string;
+  /**
+   * A grpc-js channel factory that reaches this emulator without a socket (in_process.ts). The
+   * library uses it when it is handed this emulator as its endpoint; callers in other processes
+   * use grpcPort.
+   */
+  channelFactory: ChannelFactory;
   store: Store;
   /** The emulated Cloud Storage, for in-process use (gs:// URIs). */
   gcs: Gcs;
@@ -138,6 +145,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     grpcPort,
     httpPort,
     ...(opts.token ? { token: opts.token } : {}),
+    channelFactory: inProcessChannelFactory(host),
     store,
     gcs,
     setFaults(spec: string) {

@@ -136,16 +136,21 @@ export class VertexClients {
 
 async function resolveOptions(backend: BackendConfig): Promise<ClientOptions> {
   if (backend.kind === 'emulator') {
-    const [{ host, grpcPort, token }, { grpc }] = await Promise.all([backend.endpoint(), import('google-gax')]);
+    const [{ host, grpcPort, token, channelFactory }, { grpc }] = await Promise.all([
+      backend.endpoint(),
+      import('google-gax'),
+    ]);
     // The emulator speaks plaintext gRPC on loopback; insecure credentials skip Google auth (and
     // carry the emulator's secret when it has one). Naming the project and universe stops
-    // google-auth from probing the GCE metadata server (a network call).
+    // google-auth from probing the GCE metadata server (a network call). The embedded emulator
+    // hands over an in-process channel: same clients and messages, no socket.
     return {
       apiEndpoint: host,
       port: grpcPort,
       sslCreds: token ? insecureWithToken(grpc, token) : grpc.credentials.createInsecure(),
       projectId: backend.project,
       universeDomain: 'googleapis.com',
+      ...(channelFactory ? { 'grpc.channelFactoryOverride': channelFactory } : {}),
     };
   }
   await assertCredentials(backend.project);

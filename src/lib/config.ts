@@ -11,6 +11,11 @@ export interface EmulatorEndpoint {
    * (gRPC metadata on every call, an HTTP header on every GCS request). Absent: none is sent.
    */
   token?: string;
+  /**
+   * A grpc-js channel factory reaching the emulator without a socket (the embedded emulator's
+   * `channelFactory`): when present, every Google client uses it instead of host:grpcPort.
+   */
+  channelFactory?: (address: string, credentials: unknown, options: unknown) => unknown;
 }
 
 export type BackendConfig =

@@ -4,6 +4,13 @@ import { grpc } from 'google-gax';
 import { expect } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 
+/**
+ * Which channel the contract tests use: real gRPC over loopback (the default), or the embedded
+ * emulator's in-process channel (VERTEX_MCP_TEST_CHANNEL=in-process; vitest.config.ts runs the
+ * contract tests a second time that way, so both paths meet the same assertions).
+ */
+export const TEST_CHANNEL = process.env.VERTEX_MCP_TEST_CHANNEL === 'in-process' ? 'in-process' : 'grpc';
+
 /** Options for any official Google client pointed at the emulator (no auth, no metadata probe). */
 export function clientOptions(emu: Emulator, projectId = 'p') {
   return {
@@ -12,6 +19,7 @@ export function clientOptions(emu: Emulator, projectId = 'p') {
     sslCreds: grpc.credentials.createInsecure(),
     projectId,
     universeDomain: 'googleapis.com',
+    ...(TEST_CHANNEL === 'in-process' ? { 'grpc.channelFactoryOverride': emu.channelFactory } : {}),
   };
 }
 
