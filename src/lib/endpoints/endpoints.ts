@@ -8,6 +8,7 @@ import type { VertexClients } from '../clients.js';
 import { callVertex, invalid, notFound, precondition, VertexMcpError } from '../errors.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import { fromValue, jsonDepth, MAX_VALUE_DEPTH, toValue } from '../value.js';
+import { PredictRoutes } from './routes.js';
 import { checkSplit, type Split, splitForDeploy, splitForUndeploy } from './split.js';
 import type { DeployedVersion, EndpointRecord } from './types.js';
 
@@ -82,14 +83,24 @@ export class ModelEndpoints {
   readonly events = new EventEmitter().setMaxListeners(0);
   /** Per-endpoint chains: this process changes one endpoint's deployments and split at a time. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** What predict needs to be one round trip (routes.ts). */
+  private readonly routes: PredictRoutes;
 
   constructor(
     private readonly clients: VertexClients,
     private readonly registry: ModelRegistry,
-  ) {}
+  ) {
+    this.routes = new PredictRoutes(clients.parent);
+  }
 
-  /** An endpoint by ID or by display name (which must then be unique). */
+  /** An endpoint by ID or by display name (which must then be unique); predict's routes learn it. */
   async resolve(ref: string): Promise<IEndpoint> {
+    const e = await this.read(ref);
+    this.routes.remember(e, ref);
+    return e;
+  }
+
+  private async read(ref: string): Promise<IEndpoint> {
     const client = await this.clients.endpoints();
     if (ref.startsWith('projects/') || /^[0-9]+$/.test(ref)) {
       const name = ref.startsWith('projects/') ? ref : `${this.clients.parent}/endpoints/${ref}`;
@@ -153,6 +164,7 @@ export class ModelEndpoints {
       { idempotent: false },
     );
     const [endpoint] = await callVertex('create endpoint', () => op.promise(), { idempotent: false });
+    this.routes.forget(input.display_name); // the name may now be ambiguous: predict reads it again
     return this.toRecord(endpoint);
   }
 
@@ -450,6 +462,7 @@ export class ModelEndpoints {
       idempotent: false,
     });
     await callVertex('delete endpoint', () => op.promise(), { idempotent: false });
+    this.routes.forget(ref, String(e.name));
     return { endpoint: String(e.name).split('/').pop()!, undeployed: deployed };
   }
 
@@ -473,28 +486,43 @@ export class ModelEndpoints {
         'Send fewer or shorter instances per call',
       );
     }
-    const e = await this.resolve(ref);
     const client = await this.clients.prediction();
-    const [res] = await callVertex(
-      'predict',
-      () =>
-        client.predict(
-          {
-            endpoint: String(e.name),
-            instances: instances.map((x, i) => toValue(x, `instances[${i}]`)),
-            ...(parameters ? { parameters: toValue(parameters, 'parameters') } : {}),
-          },
-          { timeout: timeoutMs },
-        ),
-      { idempotent: false },
-    );
-    const dm = (e.deployedModels ?? []).find((m) => String(m.id) === String(res.deployedModelId));
-    const [name, version] = dm?.displayName?.includes('@') ? dm.displayName.split('@') : [null, null];
+    const request = {
+      instances: instances.map((x, i) => toValue(x, `instances[${i}]`)),
+      ...(parameters ? { parameters: toValue(parameters, 'parameters') } : {}),
+    };
+    const send = (endpoint: string) =>
+      callVertex('predict', () => client.predict({ endpoint, ...request }, { timeout: timeoutMs }), {
+        idempotent: false,
+      });
+    // One round trip: the endpoint's name comes from its ID, or from the routes once its display
+    // name was read; the Predict response names the deployed model that served.
+    let endpointName = this.routes.endpointName(ref) ?? String((await this.resolve(ref)).name);
+    let res: Awaited<ReturnType<typeof send>>[0];
+    try {
+      [res] = await send(endpointName);
+    } catch (err) {
+      // NOT_FOUND means nothing was served: the cached endpoint is gone (perhaps re-created under
+      // the same display name), or a numeric ref is a display name. Read it again, then retry once.
+      if (!(err instanceof VertexMcpError && err.code === 'NOT_FOUND')) throw err;
+      this.routes.forget(ref, endpointName);
+      const e = await this.resolve(ref); // the helpful NOT_FOUND when there is no such endpoint
+      if (String(e.name) === endpointName) throw err;
+      endpointName = String(e.name);
+      [res] = await send(endpointName);
+    }
+    const deployedModelId = String(res.deployedModelId ?? '');
+    let served = this.routes.deployment(endpointName, deployedModelId);
+    if (!served) {
+      // A deployment newer than what this process read of the endpoint: one read, then cached.
+      await this.resolve(endpointName);
+      served = this.routes.deployment(endpointName, deployedModelId);
+    }
     const result: PredictResult = {
-      endpoint: String(e.name).split('/').pop()!,
-      deployed_model_id: String(res.deployedModelId ?? ''),
-      name: name ?? null,
-      version: version ?? null,
+      endpoint: endpointName.split('/').pop()!,
+      deployed_model_id: deployedModelId,
+      name: served?.name ?? null,
+      version: served?.version ?? null,
       predictions: (res.predictions ?? []).map(fromValue),
       prediction_ids: [],
     };
