@@ -4,6 +4,7 @@
 // With a token, both ports serve only callers that send it (`Authorization: Bearer <token>`).
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { VERTEX_PROTO_SERVICES } from '../lib/protos.js';
 import { Autoscaler, type AutoscalerOptions } from './autoscaler.js';
 import { Gcs } from './gcs.js';
 import { GcsError } from './gcs_errors.js';
@@ -78,7 +79,6 @@ export interface ServiceContext {
   log: Log;
 }
 
-const AIP = 'google.cloud.aiplatform';
 /** The Vertex AI protos and services the emulator's gRPC host serves (MetricService is added apart). */
 export const PROTO_FILES = [
   'google/cloud/aiplatform/v1/model_service.proto',
@@ -89,15 +89,8 @@ export const PROTO_FILES = [
   'google/cloud/aiplatform/v1/prediction_service.proto',
   'google/longrunning/operations.proto',
 ];
-export const SERVICES = [
-  `${AIP}.v1.ModelService`,
-  `${AIP}.v1.GenAiTuningService`,
-  `${AIP}.v1beta1.GenAiTuningService`,
-  `${AIP}.v1.MetadataService`,
-  `${AIP}.v1.EndpointService`,
-  `${AIP}.v1.PredictionService`,
-  'google.longrunning.Operations',
-];
+export const SERVICES = VERTEX_PROTO_SERVICES;
+const AIP = 'google.cloud.aiplatform';
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const log = opts.log ?? (() => {});

@@ -126,10 +126,17 @@ export class VertexClients {
   }
 
   private clientOptions(): Promise<ClientOptions> {
-    this.options ??= resolveOptions(this.backend).catch((err) => {
-      this.options = undefined; // let a later call try again (e.g. after `gcloud auth`)
-      throw err;
-    });
+    this.options ??= resolveOptions(this.backend)
+      .then(async (opts) => {
+        // Before the first client is built: the clients then find their protos parsed (protos.ts).
+        const { seedGaxProtoCache } = await import('./protos.js');
+        seedGaxProtoCache();
+        return opts;
+      })
+      .catch((err) => {
+        this.options = undefined; // let a later call try again (e.g. after `gcloud auth`)
+        throw err;
+      });
     return this.options;
   }
 }

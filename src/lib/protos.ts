@@ -1,0 +1,112 @@
+// The Vertex AI protos the library calls, loaded once and small. Every official Vertex AI client
+// loads @google-cloud/aiplatform's whole protos.json (2,500 types) on construction, which costs the
+// first call 1-2 s; google-gax caches the result under a hash of that file. The build writes the
+// closure of the services below (scripts/gen-protos.ts, a tenth of the types) with that hash, and
+// seedGaxProtoCache puts it in google-gax's cache first, so the clients — unchanged — find it there.
+// The emulator decodes with the same file (src/emulator/protos.ts). A different installed
+// aiplatform (another hash) or a missing file: nothing is seeded and the clients load as usual.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const AIP = 'google.cloud.aiplatform';
+/** Every Vertex AI service the library calls and the emulator serves (MetricService apart). */
+export const VERTEX_PROTO_SERVICES = [
+  `${AIP}.v1.ModelService`,
+  `${AIP}.v1.GenAiTuningService`,
+  `${AIP}.v1beta1.GenAiTuningService`,
+  `${AIP}.v1.MetadataService`,
+  `${AIP}.v1.EndpointService`,
+  `${AIP}.v1.PredictionService`,
+  'google.longrunning.Operations',
+];
+
+const require = createRequire(import.meta.url);
+
+/** google-gax's cache key for a protos.json object (GrpcClient.loadProtoJSON, protobufFromJSON). */
+export function protoSourceKey(json: unknown): string {
+  const hash = require('object-hash') as (s: string) => string;
+  return hash(JSON.stringify(json)).toString();
+}
+
+/** The protos.json files cut at build time, and the services each cut keeps. */
+export const PROTO_CUTS = [
+  { file: 'vertex', pkg: '@google-cloud/aiplatform', services: VERTEX_PROTO_SERVICES },
+  { file: 'monitoring', pkg: '@google-cloud/monitoring', services: ['google.monitoring.v3.MetricService'] },
+] as const;
+
+export interface ProtoCut {
+  /** protoSourceKey of the full protos.json the closure was cut from. */
+  source: string;
+  services: string[];
+  /** protobufjs JSON of the closure. */
+  json: Record<string, unknown>;
+}
+
+let loaded: Map<string, ProtoCut | null> | undefined;
+
+/**
+ * dist/protos/<file>.json of each cut that was made from the installed package's protos.json.
+ * Found from the package root, so the tsc output, the bundle and the sources (tests) all find them.
+ */
+export function protoCuts(): Map<string, ProtoCut | null> {
+  if (loaded) return loaded;
+  loaded = new Map();
+  for (const c of PROTO_CUTS) {
+    let cut: ProtoCut | null = null;
+    try {
+      const file = path.join(packageRoot(), 'dist', 'protos', `${c.file}.json`);
+      if (existsSync(file)) {
+        const read = JSON.parse(readFileSync(file, 'utf8')) as ProtoCut;
+        if (read.source === protoSourceKey(require(`${c.pkg}/build/protos/protos.json`))) cut = read;
+      }
+    } catch {
+      // unreadable, or cut from another version: the slow path is still correct
+    }
+    loaded.set(c.pkg, cut);
+  }
+  return loaded;
+}
+
+/** The cut holding every one of `services`, if any. */
+export function cutFor(services: readonly string[]): ProtoCut | null {
+  for (const cut of protoCuts().values()) if (cut && services.every((s) => cut.services.includes(s))) return cut;
+  return null;
+}
+
+let seeded = false;
+
+/** Puts the cuts in google-gax's proto caches (once), before the first client is built. */
+export function seedGaxProtoCache(): void {
+  if (seeded) return;
+  seeded = true;
+  for (const [pkg, cut] of protoCuts()) {
+    if (!cut) continue;
+    // The google-gax instance (and its proto-loader) the package's clients themselves load.
+    const fromClients = createRequire(require.resolve(`${pkg}/package.json`));
+    // protoCache and defaultOptions are static members google-gax keeps private in its types.
+    type Cache = { protoCache: Map<string, unknown>; defaultOptions(): Record<string, unknown> };
+    const gax = fromClients('google-gax') as typeof import('google-gax');
+    const loader = createRequire(fromClients.resolve('google-gax'))(
+      '@grpc/proto-loader',
+    ) as typeof import('@grpc/proto-loader');
+    const grpcClient = gax.GrpcClient as unknown as Cache;
+    const definition = loader.fromJSON(cut.json, grpcClient.defaultOptions());
+    grpcClient.protoCache.set(cut.source, gax.grpc.loadPackageDefinition(definition));
+    (gax.fallback.GrpcClient as unknown as Cache).protoCache.set(cut.source, gax.protobuf.Root.fromJSON(cut.json));
+  }
+}
+
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vertex-mcp') {
+      return dir;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.dirname(fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}

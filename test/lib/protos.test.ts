@@ -1,0 +1,70 @@
+// The build's proto cuts (scripts/gen-protos.ts, src/lib/protos.ts): complete for every service
+// the library calls, and byte-for-byte the same wire format as the full protos.json.
+import { createRequire } from 'node:module';
+import protobuf from 'protobufjs';
+import { describe, expect, it } from 'vitest';
+import { cutFor, PROTO_CUTS, protoCuts, VERTEX_PROTO_SERVICES } from '../../src/lib/protos.js';
+
+const require = createRequire(import.meta.url);
+const AIP = '.google.cloud.aiplatform.v1';
+
+describe('proto cuts', () => {
+  const cuts = protoCuts();
+  const full = protobuf.Root.fromJSON(require('@google-cloud/aiplatform/build/protos/protos.json'));
+  const cut = protobuf.Root.fromJSON(cutFor(VERTEX_PROTO_SERVICES)!.json);
+
+  it('are built from the installed packages (npm test builds first)', () => {
+    for (const c of PROTO_CUTS) expect(cuts.get(c.pkg), `${c.file}.json`).not.toBeNull();
+    expect(cutFor(['google.monitoring.v3.MetricService'])).not.toBeNull();
+    expect(cutFor(['google.cloud.aiplatform.v1.DatasetService'])).toBeNull();
+  });
+
+  it('keep every method of every service, with its request, response and operation result types', () => {
+    for (const name of VERTEX_PROTO_SERVICES) {
+      const a = full.lookupService(name);
+      const b = cut.lookupService(name);
+      expect(Object.keys(b.methods).sort()).toEqual(Object.keys(a.methods).sort());
+    }
+    for (const t of ['UploadModelResponse', 'UploadModelOperationMetadata', 'DeployModelResponse', 'TuningJob']) {
+      expect(cut.lookupType(`${AIP}.${t}`).toJSON()).toEqual(full.lookupType(`${AIP}.${t}`).toJSON());
+    }
+  });
+
+  it('encode and decode as the full protos do', () => {
+    const samples: [string, Record<string, unknown>][] = [
+      [
+        `${AIP}.Model`,
+        {
+          name: 'projects/p/locations/l/models/m',
+          versionAliases: ['v1-0-0', 'production'],
+          labels: { stage: 'production' },
+          containerSpec: { imageUri: 'us-docker.pkg.dev/x/y:1', env: [{ name: 'A', value: 'b' }] },
+          deployedModels: [{ endpoint: 'e', deployedModelId: '42' }],
+          versionCreateTime: { seconds: 1700000000, nanos: 5 },
+        },
+      ],
+      [
+        `${AIP}.PredictRequest`,
+        {
+          endpoint: 'projects/p/locations/l/endpoints/1',
+          instances: [{ stringValue: 'route this' }, { structValue: { fields: { a: { numberValue: 1.5 } } } }],
+        },
+      ],
+      [
+        `${AIP}.DeployModelRequest`,
+        {
+          endpoint: 'e',
+          deployedModel: { model: 'm', dedicatedResources: { machineSpec: { machineType: 'n1-standard-2' } } },
+          trafficSplit: { '0': 100 },
+        },
+      ],
+    ];
+    for (const [type, value] of samples) {
+      const A = full.lookupType(type);
+      const B = cut.lookupType(type);
+      const bytes = A.encode(A.fromObject(value)).finish();
+      expect(Buffer.from(B.encode(B.fromObject(value)).finish())).toEqual(Buffer.from(bytes));
+      expect(B.toObject(B.decode(bytes), { longs: String })).toEqual(A.toObject(A.decode(bytes), { longs: String }));
+    }
+  });
+});
