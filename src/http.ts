@@ -214,6 +214,8 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     const srv = app.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve(srv)));
   });
   const port = (http.address() as { port: number }).port;
+  // The owner of the library warms it once it listens: the first session's first call is then fast.
+  if (!config.lib) void lib.clients.prewarm().catch(() => {});
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${shownHost}:${port}/mcp`,

@@ -37,10 +37,26 @@ export interface VertexMcpServer {
   close(): Promise<void>;
 }
 
-const INSTRUCTIONS = `vertex-mcp runs the Vertex AI model lifecycle: register semver model versions, promote them \
-development -> staging -> production, record and compare metrics; turn logs into datasets and fine-tune models \
-(tuning jobs return at once, or wait with progress); A/B test two versions on an endpoint and ship or roll back on the verdict. A model version is named by name + version (semver). \
-Destructive tools need confirm: true and accept dry_run: true to show the plan first.`;
+const INSTRUCTIONS = `vertex-mcp runs the Vertex AI model lifecycle: register semver model versions and promote them \
+development -> staging -> production, record and compare metrics; turn logs into datasets and fine-tune models; deploy \
+versions to endpoints, predict and monitor; A/B test two versions on an endpoint and ship or roll back on the verdict.
+Parameters shared by the tools, described here once:
+- name + version: a model version. name is the registry model's ID ([a-z][a-z0-9_-]{0,62}); version a semver such as \
+"1.2.0" or "2.0.0-rc.1". In set_alert_rule and delete_alert_rule name is the alert rule's name; in start_ab_test the new \
+test's id.
+- endpoint: an endpoint's ID or display name. job: a tuning job's ID or resource name. test: an A/B test's id.
+- dry_run: true returns the plan (what would change) and changes nothing.
+- confirm: true is required by the destructive tools (their annotations leave destructiveHint at its default, true): \
+deletes, undeploys, traffic splits, cancelling a tuning job, starting (it moves traffic) and concluding an A/B test. \
+Without it, or an accepted elicitation, nothing changes.
+- wait: long work (tuning) returns at once with a handle to poll; wait: true waits for the end, at most wait_seconds \
+(default and maximum 50), with progress notifications when the request carries a progress token.
+- overwrite: true replaces an existing file or dataset; refused without it.
+Omitted booleans are false and omitted lists empty, unless a default is listed. Local paths are plain absolute or \
+relative paths inside the allowed roots; gs:// URIs name Cloud Storage.`;
+
+/** How long after `notifications/initialized` the prewarm starts. */
+const PREWARM_DELAY_MS = 100;
 
 export function createServer(config: ServerConfig): VertexMcpServer {
   const lib = config.lib ?? libraryFor(config);
@@ -111,6 +127,16 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   lib.monitoring.alerts.on('fired', onAlert);
   lib.monitoring.alerts.on('cleared', onAlert);
   registerPrompts(server);
+  // The first tool call that needs Vertex should not pay the emulator's start and the clients'
+  // set-up: they begin shortly after the client says it is ready — after its first tools/list,
+  // usually, so that answer is not held up. Only the library's owner does it (not tests' stacks).
+  let prewarm: NodeJS.Timeout | undefined;
+  if (!config.lib) {
+    server.server.oninitialized = () => {
+      prewarm = setTimeout(() => void lib.clients.prewarm().catch(() => {}), PREWARM_DELAY_MS);
+      prewarm.unref();
+    };
+  }
   let closed = false;
   return {
     server,
@@ -118,6 +144,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(prewarm);
       stopEndpointResources();
       stopAbTestResources();
       subs.close();

@@ -18,6 +18,7 @@ export class VertexClients {
   private options?: Promise<ClientOptions>;
   private readonly cache = new Map<string, Promise<unknown>>();
   private readonly created: { close(): Promise<void> }[] = [];
+  private closed = false;
 
   constructor(readonly backend: BackendConfig) {}
 
@@ -104,7 +105,20 @@ export class VertexClients {
     });
   }
 
+  /**
+   * Starts the emulator (its endpoint) and builds the clients most calls use, so the first call
+   * does not pay for them. Emulator mode only: against Vertex AI it would resolve credentials
+   * before anyone asked. Failures are left for the real call to report.
+   */
+  async prewarm(): Promise<void> {
+    if (this.backend.kind !== 'emulator' || this.closed) return;
+    const made = await Promise.all([this.models(), this.endpoints(), this.prediction()]);
+    if (this.closed) return;
+    await Promise.all(made.map((c) => c.initialize()));
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled(this.created.map((c) => c.close()));
     this.created.length = 0;
     this.cache.clear();
