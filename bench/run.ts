@@ -7,9 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { VERSION } from '../src/version.js';
 import { coldStart, googleModulesAtToolsList } from './coldstart.js';
 import { benchDatasetPrep } from './dataset-prep.js';
+import { benchFirstCall, benchHotPath, type LatencyStats } from './hot-path.js';
+import { benchHttpThroughput } from './http-throughput.js';
 import { benchPercentiles } from './percentiles.js';
 import { benchPredict } from './predict.js';
-import { registryRead } from './registry-read.js';
 import { toolListSize } from './toolsize.js';
 import { benchTraining } from './training.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
@@ -89,37 +90,91 @@ async function main(): Promise<void> {
       `(${verdict(size.response_bytes <= size.budget_bytes)}; ${(size.response_bytes / Math.max(1, size.tool_count)).toFixed(0)} bytes/tool)`,
   );
 
-  out('\n## 3. Registry read through MCP over stdio vs the protocol floor (ping), after warm-up');
-  const rr = await registryRead(500, 50);
+  out('\n## 3. get_model and predict through MCP over stdio vs a no-op tool call, after warm-up');
+  const hp = await benchHotPath(400, 50);
   out(
     table(
-      ['request', 'n', 'p50', 'p99', 'mean'],
+      ['request', 'n', 'p50', 'p99'],
+      [
+        ['tools/call get_model (embedded emulator)', hp.get_model],
+        ['tools/call predict (embedded emulator)', hp.predict],
+        ['baseline: no-op tools/call (a name with no tool)', hp.noop_tool],
+        ['diagnostic: ping', hp.ping],
+      ].map(([label, st]) => {
+        const x = st as LatencyStats;
+        return [label as string, x.n, ms(x.p50_ms), ms(x.p99_ms)];
+      }),
+    ),
+  );
+  out(
+    `ratio of p50s to the no-op call: get_model ${ratio(hp.get_model_ratio)}, predict ${ratio(hp.predict_ratio)} ` +
+      `(target <= ${hp.target_ratio}x: ${verdict(Math.max(hp.get_model_ratio, hp.predict_ratio) <= hp.target_ratio)}; warm-up ${hp.warmup} of each)`,
+  );
+
+  out('\n## 4. The first get_model right after start (spawn -> initialize -> tools/list, then get_model at once)');
+  const fc = await benchFirstCall(5);
+  out(
+    table(
+      ['figure', 'median', 'runs'],
       [
         [
-          'tools/call get_model (emulator)',
-          rr.get_model.n,
-          ms(rr.get_model.p50_ms),
-          ms(rr.get_model.p99_ms),
-          ms(rr.get_model.mean_ms),
+          'cold start to the tools/list answer',
+          ms(fc.cold_start_median_ms),
+          fc.cold_start_ms.map((x) => x.toFixed(0)).join(', '),
         ],
-        ['baseline: ping', rr.ping.n, ms(rr.ping.p50_ms), ms(rr.ping.p99_ms), ms(rr.ping.mean_ms)],
         [
-          'diagnostic: tools/call of an unknown tool',
-          rr.unknown_tool.n,
-          ms(rr.unknown_tool.p50_ms),
-          ms(rr.unknown_tool.p99_ms),
-          ms(rr.unknown_tool.mean_ms),
+          'first get_model (starts the emulator, builds the clients)',
+          ms(fc.first_get_model_median_ms),
+          fc.first_get_model_ms.map((x) => x.toFixed(0)).join(', '),
         ],
       ],
     ),
   );
   out(
-    `ratio of p50s, get_model / ping: ${ratio(rr.ratio_p50)} (target <= ${rr.target_ratio}x: ${verdict(rr.ratio_p50 <= rr.target_ratio)}; warm-up ${rr.warmup} of each)`,
+    `ratio first get_model / cold start: ${ratio(fc.ratio)} (target <= ${fc.target_ratio}x: ${verdict(fc.ratio <= fc.target_ratio)})`,
   );
-  out(`diagnostic: get_model p50 / unknown-tool call p50: ${ratio(rr.ratio_p50_vs_unknown_tool)}`);
+
+  out('\n## 5. predict throughput with 8 concurrent callers: MCP over Streamable HTTP vs the library');
+  const ht = await benchHttpThroughput(8, 3, 3);
+  out(
+    table(
+      ['path', 'predictions/s (median of 3 rounds)'],
+      [
+        ['library, 8 concurrent callers', ht.library_predictions_per_s],
+        ['MCP over Streamable HTTP, 8 sessions (client and server in this process)', ht.http_predictions_per_s],
+      ],
+    ),
+  );
+  out(
+    `ratio HTTP / library: ${(ht.ratio * 100).toFixed(0)}% (target >= ${ht.target_ratio * 100}%: ${verdict(ht.ratio >= ht.target_ratio)})`,
+  );
+
+  out('\n## 6. predict, diagnostics: model inference vs the library, one call at a time; MCP in memory');
+  const pr = await benchPredict();
+  out(
+    table(
+      ['path', 'figure'],
+      [
+        ['model inference in process (no RPC)', `${pr.in_process_predictions_per_s} predictions/s`],
+        [
+          'library -> PredictionServiceClient -> emulator (in-process channel), one at a time',
+          `${pr.library_predictions_per_s} predictions/s`,
+        ],
+        [
+          'MCP tools/call predict (in-memory transport) p50 / p99',
+          `${ms(pr.mcp.predict!.p50_ms)} / ${ms(pr.mcp.predict!.p99_ms)}`,
+        ],
+        [
+          'no-op tools/call (in-memory) p50 / p99',
+          `${ms(pr.mcp.unknown_tool!.p50_ms)} / ${ms(pr.mcp.unknown_tool!.p99_ms)}`,
+        ],
+      ],
+    ),
+  );
+  out(`ratio of p50s, predict / no-op tools/call (in memory): ${ratio(pr.ratio_p50_vs_unknown_tool)}`);
 
   const elapsed = (performance.now() - started) / 1000;
-  const results = {
+  const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     version: VERSION,
     node: process.version,
@@ -137,71 +192,25 @@ async function main(): Promise<void> {
       google_modules_after_first_call: mods.after_first_call_packages,
     },
     tools_list_size: size,
-    registry_read: {
-      ...rr,
-      get_model: {
-        ...rr.get_model,
-        p50_ms: round(rr.get_model.p50_ms),
-        p99_ms: round(rr.get_model.p99_ms),
-        mean_ms: round(rr.get_model.mean_ms),
-      },
-      ping: {
-        ...rr.ping,
-        p50_ms: round(rr.ping.p50_ms),
-        p99_ms: round(rr.ping.p99_ms),
-        mean_ms: round(rr.ping.mean_ms),
-      },
-      unknown_tool: {
-        ...rr.unknown_tool,
-        p50_ms: round(rr.unknown_tool.p50_ms),
-        p99_ms: round(rr.unknown_tool.p99_ms),
-        mean_ms: round(rr.unknown_tool.mean_ms),
-      },
-      ratio_p50: round(rr.ratio_p50),
-      ratio_p50_vs_unknown_tool: round(rr.ratio_p50_vs_unknown_tool),
-    },
+    hot_path: hp,
+    first_call: fc,
+    http_throughput: ht,
+    predict: pr,
   };
-  out('\n## 4. predict: through the library and through MCP, against the emulator');
-  const pr = await benchPredict();
-  out(
-    table(
-      ['path', 'figure'],
-      [
-        ['model inference in process (the floor without gRPC)', `${pr.in_process_predictions_per_s} predictions/s`],
-        [
-          'library -> PredictionServiceClient -> emulator, one at a time',
-          `${pr.library_predictions_per_s} predictions/s (${(pr.library_vs_in_process * 100).toFixed(1)}% of in-process)`,
-        ],
-        [
-          'MCP tools/call predict (in-memory transport) p50 / p99',
-          `${ms(pr.mcp.predict!.p50_ms)} / ${ms(pr.mcp.predict!.p99_ms)}`,
-        ],
-        ['baseline: ping p50 / p99', `${ms(pr.mcp.ping!.p50_ms)} / ${ms(pr.mcp.ping!.p99_ms)}`],
-        [
-          'diagnostic: tools/call of an unknown tool p50 / p99',
-          `${ms(pr.mcp.unknown_tool!.p50_ms)} / ${ms(pr.mcp.unknown_tool!.p99_ms)}`,
-        ],
-      ],
-    ),
-  );
-  out(
-    `ratio of p50s, predict / ping: ${ratio(pr.ratio_p50_vs_ping)} (target <= 2x: ${verdict(pr.ratio_p50_vs_ping <= 2)}); predict / unknown-tool call: ${ratio(pr.ratio_p50_vs_unknown_tool)}`,
-  );
-  (results as Record<string, unknown>).predict = pr;
 
   const tr = benchTraining();
   out(
-    `\n## 5. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
+    `\n## 7. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
   );
-  (results as Record<string, unknown>).training = tr;
+  results.training = tr;
 
   // The heavy ones (a 1 GB archive, 1M prediction records) run with --all or BENCH_ALL=1.
   const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
   const heavy: Record<string, unknown> = {};
   if (all) {
-    out('\n## 6. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    out('\n## 8. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
-    out('\n## 7. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
+    out('\n## 9. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
     const pc = (await benchPercentiles()) as { per_size: Record<string, number>[]; ratio: number };
     heavy.percentiles = pc;
     out(

@@ -232,8 +232,17 @@ beforeAll(async () => {
       proxy = await startProxy(`127.0.0.1:${emu.grpcPort}`);
       if (base.kind !== 'emulator') throw new Error('expected an emulator backend');
       const endpoint = base.endpoint;
-      // Everything the emulator's endpoint carries (a secret, when it has one) goes along.
-      return { ...base, endpoint: async () => ({ ...(await endpoint()), host: '127.0.0.1', grpcPort: proxy.port }) };
+      // Everything the emulator's endpoint carries (a secret, when it has one) goes along, except
+      // its in-process channel: the calls must cross the recording proxy.
+      return {
+        ...base,
+        endpoint: async () => ({
+          ...(await endpoint()),
+          host: '127.0.0.1',
+          grpcPort: proxy.port,
+          channelFactory: undefined,
+        }),
+      };
     },
   });
 }, 60_000);
