@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { clientOptions, expectStatus } from './grpc.js';
@@ -636,6 +637,201 @@ describe('ModelService persistence', () => {
       expect(res.modelVersionId).toBe('3');
       await client.close();
       await emu.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The alias index (model_store.ts): GetModel by alias, alias checks and moves read one index row,
+// not every version; it must say exactly what the versions' aliases say, through moves, deletes,
+// restarts and data directories written before it existed.
+describe('ModelService alias index', () => {
+  let emu: Emulator;
+  let client: ModelServiceClient;
+  const idxParent = 'projects/index-project/locations/us-central1';
+  const idxModel = (id: string) => `${idxParent}/models/${id}`;
+
+  async function up(id: string, aliases: string[] = [], first = false): Promise<string> {
+    const [op] = await client.uploadModel({
+      parent: idxParent,
+      ...(first ? { modelId: id } : { parentModel: idxModel(id) }),
+      model: model({ versionAliases: aliases }),
+    });
+    const [res] = await op.promise();
+    return String(res.modelVersionId);
+  }
+  const holder = async (id: string, alias: string) =>
+    (await client.getModel({ name: `${idxModel(id)}@${alias}` }))[0].versionId;
+  /** What the versions say: alias -> version ID (each alias on one version). */
+  async function aliasesByVersions(id: string): Promise<Record<string, string>> {
+    const [versions] = await client.listModelVersions({ name: idxModel(id) });
+    const out: Record<string, string> = {};
+    for (const v of versions) for (const a of v.versionAliases ?? []) out[a] = String(v.versionId);
+    return out;
+  }
+
+  beforeAll(async () => {
+    emu = await startEmulator({ dataDir: ':memory:' });
+    client = connect(emu);
+  });
+  afterAll(async () => {
+    await client.close();
+    await emu.close();
+  });
+
+  it('follows alias moves, removals and version deletes', async () => {
+    await up('moves', ['v1-0-0'], true);
+    await up('moves', ['v1-1-0', 'staging']);
+    await up('moves', ['v1-2-0']);
+    expect(await holder('moves', 'staging')).toBe('2');
+    expect(await holder('moves', 'default')).toBe('1');
+    // Move staging to 3, and production + default to 2, in two calls.
+    await client.mergeVersionAliases({ name: `${idxModel('moves')}@3`, versionAliases: ['staging'] });
+    await client.mergeVersionAliases({
+      name: `${idxModel('moves')}@v1-1-0`,
+      versionAliases: ['production', 'default'],
+    });
+    expect(await holder('moves', 'staging')).toBe('3');
+    expect(await holder('moves', 'production')).toBe('2');
+    expect(await holder('moves', 'default')).toBe('2');
+    expect((await client.getModel({ name: idxModel('moves') }))[0].versionId).toBe('2');
+    // Removed: no version answers to it; another version may take it again.
+    await client.mergeVersionAliases({ name: `${idxModel('moves')}@3`, versionAliases: ['-staging'] });
+    await expectStatus(client.getModel({ name: `${idxModel('moves')}@staging` }), NOT_FOUND, /alias "staging"/);
+    // Deleting a version frees its aliases.
+    const [op] = await client.deleteModelVersion({ name: `${idxModel('moves')}@v1-0-0` });
+    await op.promise();
+    await expectStatus(client.getModel({ name: `${idxModel('moves')}@v1-0-0` }), NOT_FOUND);
+    expect(await up('moves', ['v1-0-0', 'staging'])).toBe('4');
+    expect(await holder('moves', 'v1-0-0')).toBe('4');
+    expect(await holder('moves', 'staging')).toBe('4');
+    // The index says what the versions say.
+    expect(await aliasesByVersions('moves')).toEqual({
+      default: '2',
+      'v1-1-0': '2',
+      production: '2',
+      'v1-2-0': '3',
+      'v1-0-0': '4',
+      staging: '4',
+    });
+    // An upload asking for a held alias is still refused (uniqueness per model), another model's is free.
+    await expectStatus(
+      client.uploadModel({
+        parent: idxParent,
+        parentModel: idxModel('moves'),
+        model: model({ versionAliases: ['v1-2-0'] }),
+      }),
+      ALREADY_EXISTS,
+      /already held by version 3/,
+    );
+    await up('other', ['v1-2-0'], true);
+    expect(await holder('other', 'v1-2-0')).toBe('1');
+    expect(await holder('moves', 'v1-2-0')).toBe('3');
+  });
+
+  it('keeps one holder per alias under concurrent merges, and the etag rule', async () => {
+    await up('race', ['v1-0-0'], true);
+    for (let i = 0; i < 5; i++) await up('race');
+    // Six versions race for "production": each merge moves it; one holds it at the end.
+    await Promise.all(
+      ['1', '2', '3', '4', '5', '6'].map((id) =>
+        client.mergeVersionAliases({ name: `${idxModel('race')}@${id}`, versionAliases: ['production'] }),
+      ),
+    );
+    const byVersions = await aliasesByVersions('race');
+    const [versions] = await client.listModelVersions({ name: idxModel('race') });
+    expect(versions.filter((v) => v.versionAliases?.includes('production'))).toHaveLength(1);
+    expect(await holder('race', 'production')).toBe(byVersions.production);
+    // Concurrent etag-guarded writes of one version: one wins, the others are ABORTED.
+    const [v] = await client.getModel({ name: `${idxModel('race')}@2` });
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) =>
+        client.updateModel({
+          model: { name: `${idxModel('race')}@2`, labels: { n: String(i) }, etag: v.etag },
+          updateMask: { paths: ['labels'] },
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(
+      [ABORTED, ABORTED],
+    );
+  });
+
+  it('pages versions up to 1,000 a page (default 100), reading only the page', async () => {
+    await up('many', [], true);
+    for (let i = 2; i <= 230; i++) await up('many', i % 2 === 0 ? [`v1-0-${i}`] : []);
+    const page = async (pageSize?: number, pageToken?: string, filter?: string) => {
+      const [models, , res] = await client.listModelVersions(
+        { name: idxModel('many'), ...(pageSize ? { pageSize } : {}), ...(pageToken ? { pageToken } : {}), filter },
+        { autoPaginate: false },
+      );
+      return { ids: models.map((m) => Number(m.versionId)), next: res?.nextPageToken ?? '' };
+    };
+    const byDefault = await page();
+    expect(byDefault.ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(byDefault.next).toBeTruthy();
+    const big = await page(1000);
+    expect(big.ids).toHaveLength(230);
+    expect(big.next).toBe('');
+    expect((await page(5000)).ids).toHaveLength(230); // clamped to the maximum, not refused
+    // A walk in pages of 70 sees every version once, in order; the last page has no token.
+    const seen: number[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const p = await page(70, token);
+      seen.push(...p.ids);
+      if (!p.next) break;
+      token = p.next;
+    }
+    expect(seen).toEqual(Array.from({ length: 230 }, (_, i) => i + 1));
+    // With a filter, pages hold matching versions only, and a token only when more match.
+    const even: number[] = [];
+    token = undefined;
+    for (;;) {
+      const p = await page(40, token, 'version_aliases:*');
+      even.push(...p.ids);
+      if (!p.next) break;
+      token = p.next;
+    }
+    expect(even).toEqual([1, ...Array.from({ length: 115 }, (_, i) => 2 * (i + 1))]);
+    expect((await page(115, undefined, 'version_aliases:*')).next).not.toBe('');
+    expect((await page(116, undefined, 'version_aliases:*')).next).toBe('');
+  });
+
+  it('is built on start for a data directory written before it existed', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-alias-index-'));
+    try {
+      let e = await startEmulator({ dataDir });
+      let c = connect(e);
+      const upload = async (req: Record<string, unknown>) => {
+        const [op] = await c.uploadModel({ parent: idxParent, model: model(), ...req } as never);
+        await op.promise();
+      };
+      await upload({ modelId: 'old' });
+      await upload({ parentModel: idxModel('old'), model: model({ versionAliases: ['production', 'v2-0-0'] }) });
+      await c.close();
+      await e.close();
+      // What an older release leaves: the versions, no index.
+      const db = new Database(path.join(dataDir, 'emulator.sqlite'));
+      db.exec('DROP TABLE model_version_aliases');
+      db.close();
+      e = await startEmulator({ dataDir });
+      c = connect(e);
+      expect((await c.getModel({ name: `${idxModel('old')}@production` }))[0].versionId).toBe('2');
+      expect((await c.getModel({ name: `${idxModel('old')}@v2-0-0` }))[0].versionId).toBe('2');
+      expect((await c.getModel({ name: idxModel('old') }))[0].versionId).toBe('1');
+      await expectStatus(
+        c.uploadModel({
+          parent: idxParent,
+          parentModel: idxModel('old'),
+          model: model({ versionAliases: ['production'] }),
+        }),
+        ALREADY_EXISTS,
+      );
+      await c.close();
+      await e.close();
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

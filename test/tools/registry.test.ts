@@ -41,13 +41,15 @@ describe('upload_model and get_model', () => {
       resource_name: 'projects/test-project/locations/us-central1/models/router@1',
     });
 
-    // The mapping is visible to any Vertex client: labels and the JSON version description.
+    // The mapping is visible to any Vertex client: labels and the JSON version description, which
+    // mirrors the newest evaluations' metrics (no write in flight: no `pending` entry).
     const [raw] = await (await s.lib.clients.models()).getModel({ name: m.resource_name });
     expect(raw.labels).toMatchObject({ stage: 'development', source: 'se_darwin_evolution', 'tag-routing': 'true' });
     expect(JSON.parse(String(raw.versionDescription))).toEqual({
       version: '1.2.0',
       base_model: 'gemini-2.0-flash-001',
       description: 'first cut',
+      metrics: { performance: { accuracy: 0.9, latency_p95_ms: 120 }, cost: { cost_per_1k_requests_usd: 0.5 } },
     });
   });
 

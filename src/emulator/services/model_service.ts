@@ -55,6 +55,19 @@ const NOT_VERSION_FIELDS = [
 const MODEL_PATHS = ['display_name', 'description'];
 const VERSION_PATHS = ['labels', 'version_description'];
 
+// List pages: page_size is honoured up to MAX_PAGE_SIZE (larger sizes are clamped, as AIP-158
+// allows); without one, DEFAULT_PAGE_SIZE.
+const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 100;
+
+/** The offset an opaque page token (util.paginate's form) stands for; a bad token is INVALID_ARGUMENT. */
+function pageOffset(pageToken: string | undefined): number {
+  if (!pageToken) return 0;
+  const offset = Number(Buffer.from(pageToken, 'base64url').toString());
+  if (!Number.isInteger(offset) || offset < 0) throw invalidArgument(`page_token "${pageToken}" is not valid`);
+  return offset;
+}
+
 const deployedMessage = (name: string, v: VersionDoc) => {
   const d = v.deployedModels[0]!;
   return `Model ${name}@${v.versionId} is deployed to endpoint ${d.endpoint} (deployed model ${d.deployedModelId}); undeploy it first`;
@@ -166,13 +179,9 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
     );
   }
 
-  /** Filters, orders and pages one model's versions or many models' default versions. */
-  function listPage(
-    candidates: { model: ModelDoc; version: VersionDoc }[],
-    req: { filter?: string; orderBy?: string; pageSize?: number; pageToken?: string },
-    scope: 'models' | 'versions',
-  ) {
-    const matches = compileFilter(req.filter, {
+  type Candidate = { model: ModelDoc; version: VersionDoc };
+  function compileListFilter(filter: string | undefined, scope: 'models' | 'versions') {
+    return compileFilter<Candidate>(filter, {
       fields:
         scope === 'models'
           ? { model: 'string', display_name: 'string', labels: 'map' }
@@ -187,6 +196,15 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
               ? version.labels
               : version.versionAliases,
     });
+  }
+
+  /** Filters, orders and pages one model's versions or many models' default versions. */
+  function listPage(
+    candidates: Candidate[],
+    req: { filter?: string; orderBy?: string; pageSize?: number; pageToken?: string },
+    scope: 'models' | 'versions',
+  ) {
+    const matches = compileListFilter(req.filter, scope);
     type C = (typeof candidates)[number];
     const order = compileOrderBy<C>(
       req.orderBy,
@@ -200,8 +218,33 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
     );
     const selected = candidates.filter(matches);
     if (order) selected.sort(order);
-    const { page, nextPageToken } = paginate(selected, req.pageSize, req.pageToken);
+    const { page, nextPageToken } = paginate(selected, req.pageSize, req.pageToken, MAX_PAGE_SIZE);
     return { models: page.map((c) => repo.toModel(c.model, c.version)), nextPageToken };
+  }
+
+  /**
+   * One model's versions in version order, one page read from the store as far as the page needs
+   * (the versions before the page are skipped in SQL when there is no filter), so walking 1,000
+   * versions costs each page its own size. Tokens are the offsets util.paginate uses.
+   */
+  function versionsPage(
+    model: ModelDoc,
+    req: { filter?: string; pageSize?: number; pageToken?: string },
+  ): { models: Model[]; nextPageToken: string } {
+    const matches = req.filter ? compileListFilter(req.filter, 'versions') : undefined;
+    const offset = pageOffset(req.pageToken);
+    if (req.pageSize !== undefined && req.pageSize < 0) throw invalidArgument('page_size must not be negative');
+    const size = Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const { page, more } = repo.versionsPage(
+      model.name,
+      offset,
+      size,
+      matches && ((version) => matches({ model, version })),
+    );
+    return {
+      models: page.map((v) => repo.toModel(model, v)),
+      nextPageToken: more ? Buffer.from(String(offset + page.length)).toString('base64url') : '',
+    };
   }
 
   function update(req: { model?: Model; updateMask?: { paths?: string[] } }) {
@@ -312,7 +355,7 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
       const model = repo.model(ref.model);
       const version = repo.version(ref.model, ref.version);
       if (version.deployedModels.length > 0) throw failedPrecondition(deployedMessage(ref.model, version));
-      if (repo.versions(ref.model).length === 1) {
+      if (repo.countVersions(ref.model) === 1) {
         throw failedPrecondition(
           `version ${version.versionId} is the only version of ${ref.model}; use DeleteModel to delete the model`,
         );
@@ -370,6 +413,7 @@ export function createModelService(ctx: ServiceContext): ServiceImpl {
     }) => {
       const ref = parseModelName(req.name, 'name');
       const model = repo.model(ref.model);
+      if (!req.orderBy) return versionsPage(model, req);
       return listPage(
         repo.versions(ref.model).map((version) => ({ model, version })),
         req,

@@ -6,7 +6,8 @@
 //                        at a time, moved atomically by Vertex), mirrored in the label `stage`;
 //                        `development` / `archived` live in the label only
 //   source, tags      -> labels `source`, `tag-<tag>` = "true"
-//   base_model, description -> the version description, a small JSON document
+//   base_model, description -> the version description, a small JSON document, which also
+//                        mirrors the latest metrics (MetricsMirror) so one read returns them
 import semver from 'semver';
 import { invalid } from '../errors.js';
 
@@ -194,11 +195,61 @@ export interface DescriptionDoc {
   /** Provenance of tuned versions. */
   tuning_job?: string;
   dataset?: string;
+  /** The latest metrics, mirrored from the evaluations (see MetricsMirror). */
+  metrics?: MetricsMirror;
+}
+
+/**
+ * The latest metrics where one GetModel finds them: a copy of the newest `performance` and `cost`
+ * ModelEvaluations of the version (the evaluations stay the record). Written by the registry with
+ * etag-guarded UpdateModel calls (update_mask `version_description`):
+ * - `pending`: metric writes in flight, each "<ms since epoch>.<uuid>". A writer adds its entry
+ *   before importing evaluations and, after importing, rewrites the copy from the evaluation
+ *   listing and removes its entry. While any entry is listed (a write in flight, or one that died
+ *   half-way) readers take the evaluations instead, so a reader never sees a copy older than the
+ *   record. Entries older than a lease (registry.ts) are dropped by the next writer.
+ * - `omitted`: the metrics were too large to copy; readers take the evaluations.
+ * A version without `metrics` (uploaded by an older release, or by another tool) reads the
+ * evaluations too, until its metrics are next written.
+ */
+export interface MetricsMirror {
+  performance?: Record<string, number>;
+  cost?: Record<string, number>;
+  pending?: string[];
+  omitted?: boolean;
+}
+
+const isNumbers = (x: unknown): x is Record<string, number> =>
+  !!x &&
+  typeof x === 'object' &&
+  !Array.isArray(x) &&
+  Object.values(x).every((v) => typeof v === 'number' && Number.isFinite(v));
+
+/** The mirrored metrics when they can be trusted (complete, no write in flight), else null. */
+export function mirroredMetrics(
+  doc: DescriptionDoc,
+): { performance: Record<string, number>; cost: Record<string, number> } | null {
+  const m = doc.metrics;
+  if (!m || typeof m !== 'object' || m.omitted || (Array.isArray(m.pending) && m.pending.length > 0)) return null;
+  if (m.pending !== undefined && !Array.isArray(m.pending)) return null;
+  if (!isNumbers(m.performance) || !isNumbers(m.cost)) return null;
+  return { performance: { ...m.performance }, cost: { ...m.cost } };
 }
 
 /** The version description: a small JSON document for what labels cannot hold exactly. */
 export function encodeDescription(doc: DescriptionDoc): string {
   return JSON.stringify(Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)));
+}
+
+/** Whether a version description is this document (or empty): only then is it ours to rewrite. */
+export function ownsDescription(text: string | null | undefined): boolean {
+  if (!text) return true;
+  try {
+    const doc = JSON.parse(text) as unknown;
+    return !!doc && typeof doc === 'object' && !Array.isArray(doc);
+  } catch {
+    return false;
+  }
 }
 
 /** Plain-text descriptions (models registered elsewhere) come back as `description`. */

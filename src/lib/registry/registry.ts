@@ -10,7 +10,11 @@
 //   which, and Vertex moves an alias atomically (MergeVersionAliases);
 // - the stage a version shows is the one its aliases say (consistency.ts): promotion moves the
 //   aliases first, in one call, then reconciles the `stage` labels with etag-guarded writes; a
-//   retry (or check_model) completes an interrupted promotion.
+//   retry (or check_model) completes an interrupted promotion;
+// - the metrics a version shows are its newest `performance` / `cost` evaluations: a copy in the
+//   version description (naming.ts, MetricsMirror) lets one GetModel return them, and is trusted
+//   only when no metric write is in flight (see writeMetrics).
+import { createHash, randomUUID } from 'node:crypto';
 import type { google } from '@google-cloud/aiplatform/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
 import { callVertex, invalid, notFound, precondition, toVertexMcpError, VertexMcpError } from '../errors.js';
@@ -22,11 +26,15 @@ import {
   checkModelName,
   checkVersion,
   clip,
+  type DescriptionDoc,
   decodeDescription,
   encodeDescription,
   encodeVersion,
   labelFilter,
   legacyVersionAlias,
+  type MetricsMirror,
+  mirroredMetrics,
+  ownsDescription,
   type Stage,
   stageFromLabels,
   stageOf,
@@ -52,6 +60,62 @@ const STAGE_ORDER: Record<Stage, number> = { development: 0, staging: 1, product
 const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
 const UPLOAD_ATTEMPTS = 4;
 const LABEL_ATTEMPTS = 6;
+/**
+ * A metric write's `pending` entry older than this is taken for one that died half-way and dropped
+ * by the next writer (a write takes seconds: a handful of RPCs, each retried within 15 s).
+ */
+const PENDING_LEASE_MS = 5 * 60_000;
+/** Metrics whose JSON exceeds this are not mirrored (readers list the evaluations instead). */
+const MIRROR_MAX_CHARS = 8_000;
+
+/** list_models pages: versions per page by default and at most, and a byte budget per page. */
+export const LIST_PAGE = {
+  default_size: 40,
+  max_size: 50,
+  /** Summaries (JSON) plus one text line each, so an MCP answer stays under 16 KB with its envelope. */
+  max_bytes: 12_000,
+} as const;
+/** Page sizes asked of Vertex: models per ListModels page; versions per page when the stage is filtered here. */
+const MODELS_PAGE = 100;
+const STAGE_SCAN_PAGE = 200;
+/** The old whole-list calls read pages this large (Vertex's list maximum). */
+const FULL_LIST_PAGE = 1000;
+
+export interface ListModelsQuery {
+  name?: string;
+  stage?: Stage;
+  source?: string;
+  tags?: string[];
+}
+
+export interface ListModelsPageQuery extends ListModelsQuery {
+  /** next_page_token of the previous page of the same query; omitted: the first page. */
+  page_token?: string;
+  /** Versions per page: default 40, at most 50 (a page also stops at LIST_PAGE.max_bytes). */
+  page_size?: number;
+}
+
+export interface ModelVersionPage {
+  versions: ModelVersionSummary[];
+  /** Present exactly when more versions match: pass it as page_token for the next page. */
+  next_page_token: string | null;
+}
+
+/** Where a version walk stands: the version a page starts at (see listModelsPage). */
+interface Cursor {
+  /** The ListModels page token of the page holding the model ('' = the first page). */
+  mt: string;
+  /** The model's index in that page, and its ID (checked on resume). */
+  mi: number;
+  m: string;
+  /**
+   * The ListModelVersions page token of the page holding the version, the page size it was read
+   * with (so a later call with another page_size reads the same page), and the version's index there.
+   */
+  vt: string;
+  vs: number;
+  vi: number;
+}
 
 export interface PromotionGate {
   /** Metric that must meet `min` (higher is better) or `max` (lower is better). */
@@ -159,15 +223,16 @@ export class ModelRegistry {
     throw notFound(`model "${clip(name)}" not found`, 'List models with list_models, or upload it with upload_model');
   }
 
-  /** Every version of one model, raw, oldest first. */
+  /** Every version of one model, raw, oldest first (in pages of FULL_LIST_PAGE). */
   private async rawVersions(name: string, filter?: string): Promise<IModel[]> {
-    const client = await this.clients.models();
-    const [versions] = await callVertex(
-      'list model versions',
-      () => client.listModelVersions({ name: this.modelPath(name), ...(filter ? { filter } : {}) }),
-      { idempotent: true },
-    );
-    return versions;
+    const out: IModel[] = [];
+    let token = '';
+    do {
+      const page = await this.versionsPage(name, filter, token, FULL_LIST_PAGE, false);
+      out.push(...page.versions);
+      token = page.next;
+    } while (token);
+    return out;
   }
 
   /**
@@ -195,8 +260,16 @@ export class ModelRegistry {
       dataset: provenance.dataset ?? null,
     };
     const client = await this.clients.models();
+    // The version's first description carries the metrics mirror: empty and trusted when no
+    // metrics are given (one read returns the version whole from the start), else marked pending
+    // until the evaluations are imported (writeMetrics), by an entry this call (and its retries) owns.
+    const token = pendingToken();
+    const hasMetrics =
+      Object.keys(meta.performance_metrics ?? {}).length > 0 || Object.keys(meta.cost_metrics ?? {}).length > 0;
+    const mirror: MetricsMirror = { performance: {}, cost: {}, ...(hasMetrics ? { pending: [token] } : {}) };
     let versionId = '';
     let created = false;
+    let found: IModel | null = null;
     for (let attempt = 1; !versionId; attempt++) {
       const existing = await this.fetch(modelPath);
       if (existing) {
@@ -204,6 +277,7 @@ export class ModelRegistry {
         if (same) {
           this.assertSameUpload(meta.name, version, same, wanted);
           versionId = String(same.versionId);
+          found = same;
           break;
         }
         const holder = stageAlias && (await this.fetch(`${modelPath}@${stageAlias}`));
@@ -227,6 +301,7 @@ export class ModelRegistry {
           base_model: meta.base_model,
           description: meta.description,
           ...provenance,
+          metrics: mirror,
         }),
         containerSpec: { imageUri: meta.serving_container_uri },
         ...(meta.artifact_uri ? { artifactUri: meta.artifact_uri } : {}),
@@ -253,9 +328,19 @@ export class ModelRegistry {
         if (TRANSIENT.has(e.code)) await backoff(attempt);
       }
     }
-    const versionName = `${modelPath}@${versionId}`;
+    // Created here: the version is as uploaded (its description holds this call's entry when metrics
+    // are given); found: as read, and only the kinds it lacks are recorded.
+    const m: IModel = found ?? {
+      name: modelPath,
+      versionId,
+      versionDescription: encodeDescription({ version, metrics: mirror }),
+    };
+    let written: IModel | null;
     try {
-      await this.importMetrics(versionName, meta.performance_metrics, meta.cost_metrics, !created);
+      written =
+        found || hasMetrics
+          ? await this.writeMetrics(m, meta.performance_metrics, meta.cost_metrics, { onlyMissing: !created, token })
+          : null;
     } catch (err) {
       const e = toVertexMcpError(err);
       throw new VertexMcpError(
@@ -264,7 +349,11 @@ export class ModelRegistry {
         'Call upload_model again with the same arguments (it converges on this version and records the metrics), or use update_model_metrics',
       );
     }
-    return { ...(await this.getModel(meta.name, version)), created };
+    const record =
+      written?.etag && written.versionAliases
+        ? this.toRecord(written, await this.metricsFor(written))
+        : await this.getModel(meta.name, version);
+    return { ...record, created };
   }
 
   private assertSameUpload(
@@ -293,17 +382,17 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * One version with its latest metrics: one GetModel (by the version's alias) when the version
+   * carries the metrics mirror; versions without one (older releases) or with a metric write in
+   * flight also list their evaluations.
+   */
   async getModel(name: string, version?: string): Promise<ModelVersionRecord> {
-    if (!version) {
-      const m = await this.require(name);
-      return this.toRecord(m, await this.latestMetrics(m));
-    }
-    // Both reads name the version by its alias, so they can run side by side.
-    const path = `${this.modelPath(name)}@${encodeVersion(checkVersion(version))}`;
-    const [m, metrics] = await Promise.all([this.fetch(path), this.metricsOf(path).catch(() => null)]);
-    if (m && metrics) return this.toRecord(m, metrics);
-    const found = await this.require(name, version); // throws the helpful NOT_FOUND
-    return this.toRecord(found, await this.latestMetrics(found));
+    const m = version
+      ? ((await this.fetch(`${this.modelPath(name)}@${encodeVersion(checkVersion(version))}`)) ??
+        (await this.require(name, version))) // a legacy alias, or the helpful NOT_FOUND
+      : await this.require(name);
+    return this.toRecord(m, await this.metricsFor(m));
   }
 
   /** Every version of one model, oldest first. */
@@ -316,21 +405,148 @@ export class ModelRegistry {
    * Source and tags go into a label filter (validated against the label rules first, so nothing
    * is quoted); the stage is the aliases' (production/staging) or the label's, so it is applied here.
    */
-  async listModels(
-    q: { name?: string; stage?: Stage; source?: string; tags?: string[] } = {},
-  ): Promise<ModelVersionSummary[]> {
+  async listModels(q: ListModelsQuery = {}): Promise<ModelVersionSummary[]> {
     const filter = labelFilter(q);
     let versions: ModelVersionSummary[];
     if (q.name) versions = await this.listVersions(q.name, filter);
     else {
-      const client = await this.clients.models();
-      const [models] = await callVertex('list models', () => client.listModels({ parent: this.clients.parent }), {
-        idempotent: true,
-      });
-      const names = models.map((m) => String(m.name).split('/').pop()!);
+      const names: string[] = [];
+      let token = '';
+      do {
+        const page = await this.modelsPage(token, FULL_LIST_PAGE);
+        names.push(...page.ids);
+        token = page.next;
+      } while (token);
       versions = (await Promise.all(names.map((n) => this.listVersions(n, filter)))).flat();
     }
     return q.stage ? versions.filter((v) => v.deployment_stage === q.stage) : versions;
+  }
+
+  /**
+   * One page of listModels: the same versions in the same order (models in Vertex's order, each
+   * model's versions oldest first), at most `page_size` (default 40, at most 50) and at most
+   * LIST_PAGE.max_bytes of summaries and text lines, so an MCP answer stays under 16 KB however
+   * many versions there are and however many tags they carry (a page holds at least one version).
+   *
+   * `next_page_token` is present exactly when more matching versions exist: after filling a page
+   * the walk reads on to the next match (the stage is filtered here, so a filtered walk never
+   * answers an empty page with a token, nor a token with nothing behind it). The token is opaque:
+   * base64url JSON of the query's hash and the position of that next version (the Vertex
+   * ListModels page token and the model's index and ID, the ListModelVersions page token, the
+   * page size it was read with and the version's index). The same token gives the same page while the registry does not change; it
+   * is refused (INVALID_ARGUMENT) with other filters. Each page costs one ListModelVersions per
+   * Vertex page read (plus one ListModels when no name is given).
+   */
+  async listModelsPage(q: ListModelsPageQuery = {}): Promise<ModelVersionPage> {
+    const filter = labelFilter(q);
+    if (q.name) this.modelPath(q.name); // the name rule, before any call
+    const size = pageSize(q.page_size);
+    const key = queryKey(q);
+    const start = q.page_token ? decodeCursor(q.page_token, key) : null;
+    const versionsPage = q.stage ? STAGE_SCAN_PAGE : size;
+    let vs = start?.vs ?? versionsPage; // the resumed page is read as it was first read
+    const out: ModelVersionSummary[] = [];
+    let bytes = 0;
+    let next: Cursor | null = null;
+    let mt = start?.mt ?? '';
+    let mi = start?.mi ?? 0;
+    let vt = start?.vt ?? '';
+    let vi = start?.vi ?? 0;
+    let models = q.name ? { ids: [q.name], next: '' } : await this.modelsPage(mt);
+    if (start && models.ids[mi] !== start.m) {
+      // The models page changed since the token was made: find the model again, or (deleted)
+      // go on with the model now at its place.
+      const at = models.ids.indexOf(start.m);
+      if (at >= 0) mi = at;
+      else {
+        vt = '';
+        vi = 0;
+        vs = versionsPage;
+      }
+    }
+    walk: for (;;) {
+      for (; mi < models.ids.length; mi++) {
+        const id = models.ids[mi]!;
+        for (;;) {
+          const page = await this.versionsPage(id, filter, vt, vs, !q.name);
+          for (; vi < page.versions.length; vi++) {
+            const s = this.toSummary(page.versions[vi]!);
+            if (q.stage && s.deployment_stage !== q.stage) continue;
+            const cost = summaryBytes(s);
+            if (out.length >= size || (out.length > 0 && bytes + cost > LIST_PAGE.max_bytes)) {
+              next = { mt, mi, m: id, vt, vs, vi };
+              break walk;
+            }
+            out.push(s);
+            bytes += cost;
+          }
+          if (!page.next) break;
+          vt = page.next;
+          vi = 0;
+          vs = versionsPage;
+          if (!q.stage && out.length >= size) {
+            // Without a stage filter every version Vertex lists matches: its next page token says
+            // more exist, and the next call reads that page.
+            next = { mt, mi, m: id, vt, vs, vi };
+            break walk;
+          }
+        }
+        vt = '';
+        vi = 0;
+        vs = versionsPage;
+      }
+      if (!models.next) break;
+      mt = models.next;
+      mi = 0;
+      models = await this.modelsPage(mt);
+    }
+    return { versions: out, next_page_token: next ? encodeCursor(key, next) : null };
+  }
+
+  /** One ListModels page: the model IDs and the next page token ('' at the end). */
+  private async modelsPage(pageToken: string, size = MODELS_PAGE): Promise<{ ids: string[]; next: string }> {
+    const client = await this.clients.models();
+    const [models, , res] = await callVertex(
+      'list models',
+      () =>
+        client.listModels(
+          { parent: this.clients.parent, pageSize: size, ...(pageToken ? { pageToken } : {}) },
+          { autoPaginate: false },
+        ),
+      { idempotent: true },
+    );
+    return { ids: models.map((m) => String(m.name).split('/').pop()!), next: res?.nextPageToken ?? '' };
+  }
+
+  /** One ListModelVersions page; a model deleted meanwhile reads as empty when `missingOk`. */
+  private async versionsPage(
+    name: string,
+    filter: string | undefined,
+    pageToken: string,
+    size: number,
+    missingOk: boolean,
+  ): Promise<{ versions: IModel[]; next: string }> {
+    const client = await this.clients.models();
+    try {
+      const [versions, , res] = await callVertex(
+        'list model versions',
+        () =>
+          client.listModelVersions(
+            {
+              name: this.modelPath(name),
+              pageSize: size,
+              ...(filter ? { filter } : {}),
+              ...(pageToken ? { pageToken } : {}),
+            },
+            { autoPaginate: false },
+          ),
+        { idempotent: true },
+      );
+      return { versions, next: res?.nextPageToken ?? '' };
+    } catch (err) {
+      if (missingOk && err instanceof VertexMcpError && err.code === 'NOT_FOUND') return { versions: [], next: '' };
+      throw err;
+    }
   }
 
   async updateMetrics(
@@ -345,15 +561,15 @@ export class ModelRegistry {
     const performance = metrics.performance_metrics && MetricsSchema.parse(metrics.performance_metrics);
     const cost = metrics.cost_metrics && MetricsSchema.parse(metrics.cost_metrics);
     const m = await this.require(name, version);
-    const current = await this.latestMetrics(m);
+    const current = await this.metricsFor(m);
     // One evaluation per update, holding the merged values, so the newest evaluation is complete
     // (and a retry after an ambiguous failure writes the same values again: newest wins).
-    await this.importMetrics(
-      this.versionName(m),
+    const updated = await this.writeMetrics(
+      m,
       performance && { ...current.performance, ...performance },
       cost && { ...current.cost, ...cost },
     );
-    return this.getModel(name, version);
+    return updated ? this.toRecord(updated, await this.metricsFor(updated)) : this.getModel(name, version);
   }
   /**
    * Compares two versions on the best evidence there is: an A/B test of the pair decides when one
@@ -596,7 +812,7 @@ export class ModelRegistry {
   }
 
   private async checkGate(name: string, version: string, m: IModel, prod: IModel | null, gate: PromotionGate) {
-    const metrics = await this.latestMetrics(m);
+    const metrics = await this.metricsFor(m);
     const all = { ...metrics.performance, ...metrics.cost };
     const result: { metric: string | null; value: number | null; passed: boolean; reason: string } = {
       metric: gate.metric ?? null,
@@ -709,33 +925,119 @@ export class ModelRegistry {
   }
 
   /**
-   * One evaluation per kind given. Retried on transient failures: a repeated import writes the
-   * same values again, and the newest evaluation wins. `onlyMissing` (an upload converging on an
-   * existing version) records a kind only when the version has none yet.
+   * Records metrics on a version: one evaluation per kind given (the record), and the mirror in
+   * its description (what one GetModel returns). The protocol keeps every reader consistent with
+   * the newest evaluations under concurrent writers, crashes and retries:
+   *   1. add this write's `pending` entry to the mirror (etag-guarded read-modify-write), so
+   *      readers take the evaluations from now on;
+   *   2. import the evaluations (retried on transient failures: the same values again, newest wins);
+   *   3. read the version, list its evaluations, and write the mirror from the newest of them
+   *      without this write's entry, guarded by the etag of that read (re-read on ABORTED).
+   * A concurrent writer's entry is kept by step 3 (its step 1 came before the read, else the etag
+   * check fails), so the mirror is trusted again only when every write in flight has finished.
+   * A write that dies between steps leaves its entry: readers list the evaluations until the next
+   * writer drops it after PENDING_LEASE_MS. `token` lets an upload reuse the entry it put in the
+   * version's first description; `onlyMissing` (an upload converging on an existing version)
+   * records a kind only when the version has none yet. Returns the version as written last, or
+   * null when the mirror could not be written (the evaluations are recorded; readers list them).
    */
-  private async importMetrics(
-    versionName: string,
+  private async writeMetrics(
+    m: IModel,
     performance?: Record<string, number>,
     cost?: Record<string, number>,
-    onlyMissing = false,
-  ) {
-    const client = await this.clients.models();
-    const recorded = onlyMissing ? await this.evaluationKinds(versionName) : new Set<string>();
-    for (const [displayName, values] of [
-      ['performance', performance],
-      ['cost', cost],
-    ] as const) {
-      if (!values || Object.keys(values).length === 0 || recorded.has(displayName)) continue;
-      const fields = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { numberValue: v }]));
-      await callVertex(
-        'import model evaluation',
-        () =>
-          client.importModelEvaluation({
-            parent: versionName,
-            modelEvaluation: { displayName, metricsSchemaUri: EVAL_SCHEMA, metrics: { structValue: { fields } } },
-          }),
-        { idempotent: true },
+    opts: { onlyMissing?: boolean; token?: string } = {},
+  ): Promise<IModel | null> {
+    const versionName = this.versionName(m);
+    const token = opts.token ?? pendingToken();
+    let kinds: [string, Record<string, number>][] = [];
+    if (performance && Object.keys(performance).length) kinds.push(['performance', performance]);
+    if (cost && Object.keys(cost).length) kinds.push(['cost', cost]);
+    if (opts.onlyMissing && kinds.length) {
+      const recorded = await this.evaluationKinds(versionName);
+      kinds = kinds.filter(([k]) => !recorded.has(k));
+    }
+    // A plain-text description another tool wrote is left alone: such a version keeps reading
+    // its evaluations.
+    const mirrored = ownsDescription(m.versionDescription);
+    const doc = decodeDescription(m.versionDescription);
+    const ours = doc.metrics?.pending?.includes(token) ?? false;
+    // Nothing to import: done, unless this call's own entry is to be cleared or the version has
+    // no mirror yet (an older release's version: written now, from its evaluations).
+    if (kinds.length === 0 && !ours && (doc.metrics || !mirrored)) return m;
+    let base: IModel | undefined = m;
+    if (kinds.length && !ours && mirrored) {
+      base = await this.editDescription(
+        versionName,
+        (d) => ({
+          ...d,
+          metrics: { ...(d.metrics ?? {}), pending: [...new Set([...(d.metrics?.pending ?? []), token])] },
+        }),
+        m,
       );
+    }
+    try {
+      const client = await this.clients.models();
+      for (const [displayName, values] of kinds) {
+        const fields = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { numberValue: v }]));
+        await callVertex(
+          'import model evaluation',
+          () =>
+            client.importModelEvaluation({
+              parent: versionName,
+              modelEvaluation: { displayName, metricsSchemaUri: EVAL_SCHEMA, metrics: { structValue: { fields } } },
+            }),
+          { idempotent: true },
+        );
+      }
+    } catch (err) {
+      if (mirrored) await this.refreshMirror(versionName, token, base).catch(() => null); // clear the entry; best effort
+      throw err;
+    }
+    return mirrored ? this.refreshMirror(versionName, token, base).catch(() => null) : null;
+  }
+
+  /** Step 3 of writeMetrics: the mirror from the evaluations, without `token`'s entry. */
+  private refreshMirror(versionName: string, token: string, start?: IModel): Promise<IModel> {
+    return this.editDescription(
+      versionName,
+      async (d) => {
+        const metrics = await this.metricsOf(versionName); // listed after the read the write is guarded by
+        const now = Date.now();
+        const pending = (d.metrics?.pending ?? []).filter((p) => p !== token && pendingAlive(p, now));
+        return { ...d, metrics: mirrorOf(metrics, pending) };
+      },
+      start,
+    );
+  }
+
+  /**
+   * A read-modify-write of a version's description, guarded by the etag of the read (`start`, or
+   * a fresh read); re-read and retried when another writer got there first (ABORTED) or the answer
+   * was lost. Returns the version as the write left it.
+   */
+  private async editDescription(
+    versionName: string,
+    edit: (doc: DescriptionDoc) => DescriptionDoc | Promise<DescriptionDoc>,
+    start?: IModel,
+  ): Promise<IModel> {
+    const client = await this.clients.models();
+    let m = start?.etag ? start : undefined;
+    for (let attempt = 1; ; attempt++) {
+      m ??= (await this.fetch(versionName)) ?? undefined;
+      if (!m) throw notFound(`model version ${versionName} not found (deleted meanwhile?)`);
+      const doc = await edit(decodeDescription(m.versionDescription));
+      try {
+        const [updated] = await client.updateModel({
+          model: { name: versionName, versionDescription: encodeDescription(doc), etag: m.etag ?? '' },
+          updateMask: { paths: ['version_description'] },
+        });
+        return updated;
+      } catch (err) {
+        const e = toVertexMcpError(err, 'update model version description');
+        if ((e.code !== 'ABORTED' && !TRANSIENT.has(e.code)) || attempt >= LABEL_ATTEMPTS) throw e;
+        m = undefined;
+        await backoff(attempt);
+      }
     }
   }
 
@@ -751,8 +1053,9 @@ export class ModelRegistry {
     return new Set(evals.map((e) => String(e.displayName)));
   }
 
-  private latestMetrics(m: IModel): Promise<Metrics> {
-    return this.metricsOf(this.versionName(m));
+  /** The latest metrics: the mirror when it can be trusted, else the evaluations. */
+  private async metricsFor(m: IModel): Promise<Metrics> {
+    return mirroredMetrics(decodeDescription(m.versionDescription)) ?? this.metricsOf(this.versionName(m));
   }
 
   /** The newest `performance` and `cost` evaluations of one version (by id or alias). */
@@ -830,4 +1133,78 @@ function numbers(e: IModelEvaluation | undefined): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(fields)) if (typeof v?.numberValue === 'number') out[k] = v.numberValue;
   return out;
+}
+
+/** A metric write's `pending` entry: when it started (ms since the epoch), and a random part. */
+function pendingToken(): string {
+  return `${Date.now()}.${randomUUID()}`;
+}
+
+/** Whether a `pending` entry may still belong to a write in flight (malformed ones never do). */
+function pendingAlive(entry: string, now: number): boolean {
+  const started = Number(entry.split('.')[0]);
+  return Number.isFinite(started) && now - started < PENDING_LEASE_MS;
+}
+
+/** The mirror of the newest evaluations, or `omitted` when too large to copy. */
+function mirrorOf(metrics: Metrics, pending: string[]): MetricsMirror {
+  const rest = pending.length ? { pending } : {};
+  if (JSON.stringify(metrics).length > MIRROR_MAX_CHARS) return { omitted: true, ...rest };
+  return { performance: metrics.performance, cost: metrics.cost, ...rest };
+}
+
+function pageSize(requested: number | undefined): number {
+  if (requested === undefined) return LIST_PAGE.default_size;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw invalid(`page_size ${requested} is not a positive whole number`, `Use 1-${LIST_PAGE.max_size}`);
+  }
+  return Math.min(requested, LIST_PAGE.max_size);
+}
+
+/** What a summary adds to a list_models answer: its JSON and its text line. */
+function summaryBytes(s: ModelVersionSummary): number {
+  const line = `${s.name} ${s.version ?? `id ${s.version_id}`} (${s.deployment_stage ?? '-'})`;
+  return Buffer.byteLength(JSON.stringify(s)) + Buffer.byteLength(line) + 3;
+}
+
+/** The query a page token belongs to (everything but the page size and token). */
+function queryKey(q: ListModelsQuery): string {
+  const canonical = JSON.stringify([q.name ?? '', q.stage ?? '', q.source ?? '', [...(q.tags ?? [])].sort()]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 12);
+}
+
+function encodeCursor(key: string, c: Cursor): string {
+  return Buffer.from(JSON.stringify({ k: key, ...c })).toString('base64url');
+}
+
+function decodeCursor(token: string, key: string): Cursor {
+  const bad = (why: string) =>
+    invalid(
+      `page_token is not valid: ${why}`,
+      'Pass the next_page_token of the previous call with the same name, stage, source and tags, or omit page_token to start over',
+    );
+  let c: Partial<Cursor> & { k?: unknown };
+  try {
+    c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof c;
+  } catch {
+    throw bad('it is not a token this server issued');
+  }
+  if (
+    !c ||
+    typeof c !== 'object' ||
+    typeof c.mt !== 'string' ||
+    typeof c.m !== 'string' ||
+    typeof c.vt !== 'string' ||
+    !Number.isInteger(c.mi) ||
+    !Number.isInteger(c.vi) ||
+    !Number.isInteger(c.vs) ||
+    c.mi! < 0 ||
+    c.vi! < 0 ||
+    c.vs! < 1 ||
+    c.vs! > FULL_LIST_PAGE
+  ) {
+    throw bad('it is not a token this server issued');
+  }
+  if (c.k !== key) throw bad('it belongs to a list with other filters');
+  return { mt: c.mt, mi: c.mi!, m: c.m, vt: c.vt, vs: c.vs!, vi: c.vi! };
 }
