@@ -1,6 +1,6 @@
 // The emulator's state: one SQLite database (WAL) of JSON documents keyed by kind and resource
 // name. Services keep Vertex's resource shapes as documents, so a restart loses nothing and a new
-// service needs no schema change.
+// service needs no schema change. Statements are compiled once per Store (statement()) and reused.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,6 +21,7 @@ interface Row {
 
 export class Store {
   readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** dataDir ':memory:' keeps everything in memory (tests). */
   constructor(dataDir: string) {
@@ -40,8 +41,23 @@ export class Store {
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
   }
 
+  /**
+   * The prepared statement for `sql`, compiled on first use and cached for the Store's life
+   * (compiling costs more than running a small statement). Shared by every caller of the same SQL
+   * text: callers must not switch its mode (pluck, raw, expand), and must not run it again while an
+   * iterate() over it is still open.
+   */
+  statement(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   get<T>(kind: string, name: string): T | undefined {
-    const row = this.db.prepare('SELECT body FROM docs WHERE kind = ? AND name = ?').get(kind, name) as
+    const row = this.statement('SELECT body FROM docs WHERE kind = ? AND name = ?').get(kind, name) as
       | Pick<Row, 'body'>
       | undefined;
     return row ? (JSON.parse(row.body) as T) : undefined;
@@ -49,12 +65,10 @@ export class Store {
 
   /** Inserts or replaces; a replaced document keeps its original insertion order. */
   put<T>(kind: string, name: string, doc: T, parent: string | null = null): void {
-    this.db
-      .prepare(
-        `INSERT INTO docs (kind, name, parent, seq, body) VALUES (?, ?, ?, ?, ?)
+    this.statement(
+      `INSERT INTO docs (kind, name, parent, seq, body) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (kind, name) DO UPDATE SET parent = excluded.parent, body = excluded.body`,
-      )
-      .run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc));
+    ).run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc));
   }
 
   /**
@@ -63,39 +77,36 @@ export class Store {
    */
   insert<T>(kind: string, name: string, doc: T, parent: string | null = null): boolean {
     return (
-      this.db
-        .prepare(
-          `INSERT INTO docs (kind, name, parent, seq, body) VALUES (?, ?, ?, ?, ?)
+      this.statement(
+        `INSERT INTO docs (kind, name, parent, seq, body) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (kind, name) DO NOTHING`,
-        )
-        .run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc)).changes > 0
+      ).run(kind, name, parent, this.next('docs.seq'), JSON.stringify(doc)).changes > 0
     );
   }
 
   delete(kind: string, name: string): boolean {
-    return this.db.prepare('DELETE FROM docs WHERE kind = ? AND name = ?').run(kind, name).changes > 0;
+    return this.statement('DELETE FROM docs WHERE kind = ? AND name = ?').run(kind, name).changes > 0;
   }
 
   /** Documents of a kind, oldest first; with parent, only that parent's children. */
   list<T>(kind: string, parent?: string): StoredDoc<T>[] {
     const rows = (
       parent === undefined
-        ? this.db.prepare('SELECT name, parent, seq, body FROM docs WHERE kind = ? ORDER BY seq').all(kind)
-        : this.db
-            .prepare('SELECT name, parent, seq, body FROM docs WHERE kind = ? AND parent = ? ORDER BY seq')
-            .all(kind, parent)
+        ? this.statement('SELECT name, parent, seq, body FROM docs WHERE kind = ? ORDER BY seq').all(kind)
+        : this.statement('SELECT name, parent, seq, body FROM docs WHERE kind = ? AND parent = ? ORDER BY seq').all(
+            kind,
+            parent,
+          )
     ) as Row[];
     return rows.map((r) => ({ name: r.name, parent: r.parent, seq: r.seq, doc: JSON.parse(r.body) as T }));
   }
 
   /** A monotonically increasing counter that survives restarts (resource IDs, ordering). */
   next(counter: string): number {
-    const row = this.db
-      .prepare(
-        `INSERT INTO counters (name, value) VALUES (?, 1)
+    const row = this.statement(
+      `INSERT INTO counters (name, value) VALUES (?, 1)
          ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`,
-      )
-      .get(counter) as { value: number };
+    ).get(counter) as { value: number };
     return row.value;
   }
 
@@ -105,6 +116,7 @@ export class Store {
   }
 
   close(): void {
+    this.statements.clear();
     this.db.close();
   }
 }

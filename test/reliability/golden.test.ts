@@ -154,6 +154,11 @@ function normaliseString(s: string): string {
 
 function normalise(v: unknown, key = ''): unknown {
   if (key === 'etag' && typeof v === 'string') return '<etag>'; // server-issued; its presence is the format
+  // Stats windows reach back to a minute boundary: their alignment period is W to W+60 s, per call.
+  if (key === 'alignment_period' && v && typeof v === 'object') {
+    const secs = Number((v as { seconds?: unknown }).seconds);
+    if (secs > 60) return { seconds: '<window>' };
+  }
   if (typeof v === 'string') {
     const n = Number(v);
     if (/^\d+$/.test(v) && n >= EPOCH_S[0]! && n < EPOCH_MS[1]!) return '<epoch>';

@@ -18,9 +18,16 @@ export type MetricSource =
   /**
    * A sum over the prediction records (SQL): `sum` is the summed column ('1' counts records), `where`
    * selects the records (`request_first = 1`: one record per request), `byResponseCode` adds the
-   * response_code label.
+   * response_code label. `rollup` is the same sum in the per-minute rollups (predictions.ts): the
+   * column of prediction_rollup_counts, over response codes >= 400 only with `errorsOnly`.
    */
-  | { kind: 'count'; sum: '1' | 'request_bytes' | 'response_bytes'; where?: string; byResponseCode?: boolean }
+  | {
+      kind: 'count';
+      sum: '1' | 'request_bytes' | 'response_bytes';
+      where?: string;
+      byResponseCode?: boolean;
+      rollup: { column: 'requests' | 'predictions' | 'request_bytes' | 'response_bytes'; errorsOnly?: boolean };
+    }
   /**
    * A latency distribution per latency_type, one value per served request (response code < 400,
    * first record of the request: it carries the request's latencies).
@@ -58,7 +65,7 @@ export const METRICS: MetricDef[] = [
       'Number of online predictions: one per instance served, one per failed request. A request of n instances ' +
       'counts n; use response_count for requests.',
     labels: [DEPLOYED_MODEL],
-    source: { kind: 'count', sum: '1' },
+    source: { kind: 'count', sum: '1', rollup: { column: 'predictions' } },
   },
   {
     type: `${METRIC_PREFIX}error_count`,
@@ -68,7 +75,12 @@ export const METRICS: MetricDef[] = [
     displayName: 'Number of prediction errors',
     description: 'Number of failed online prediction requests (response code >= 400), one per request.',
     labels: [DEPLOYED_MODEL],
-    source: { kind: 'count', sum: '1', where: 'response_code >= 400 AND request_first = 1' },
+    source: {
+      kind: 'count',
+      sum: '1',
+      where: 'response_code >= 400 AND request_first = 1',
+      rollup: { column: 'requests', errorsOnly: true },
+    },
   },
   {
     type: `${METRIC_PREFIX}response_count`,
@@ -79,7 +91,13 @@ export const METRICS: MetricDef[] = [
     description:
       'Number of online prediction responses, by response code: one per request, whatever its number of instances.',
     labels: [DEPLOYED_MODEL, { key: 'response_code', description: 'The HTTP response code, e.g. "200".' }],
-    source: { kind: 'count', sum: '1', where: 'request_first = 1', byResponseCode: true },
+    source: {
+      kind: 'count',
+      sum: '1',
+      where: 'request_first = 1',
+      byResponseCode: true,
+      rollup: { column: 'requests' },
+    },
   },
   {
     type: `${METRIC_PREFIX}prediction_latencies`,
@@ -112,7 +130,7 @@ export const METRICS: MetricDef[] = [
     displayName: 'Network bytes received',
     description: 'Bytes of prediction requests received by the deployed model.',
     labels: [DEPLOYED_MODEL],
-    source: { kind: 'count', sum: 'request_bytes' },
+    source: { kind: 'count', sum: 'request_bytes', rollup: { column: 'request_bytes' } },
   },
   {
     type: `${METRIC_PREFIX}network/sent_bytes_count`,
@@ -122,7 +140,7 @@ export const METRICS: MetricDef[] = [
     displayName: 'Network bytes sent',
     description: 'Bytes of prediction responses sent by the deployed model.',
     labels: [DEPLOYED_MODEL],
-    source: { kind: 'count', sum: 'response_bytes' },
+    source: { kind: 'count', sum: 'response_bytes', rollup: { column: 'response_bytes' } },
   },
   ...(
     [

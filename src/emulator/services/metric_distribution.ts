@@ -62,13 +62,27 @@ export class Distribution {
   merge(o: Distribution): this {
     if (o.count === 0) return this;
     for (let i = 0; i < this.counts.length; i++) this.counts[i]! += o.counts[i]!;
-    const n = this.count + o.count;
-    const delta = o.mean - this.mean;
-    this.m2 += o.m2 + (delta * delta * this.count * o.count) / n;
-    this.mean += (delta * o.count) / n;
+    return this.mergeMoments(o.count, o.mean, o.m2, o.min, o.max);
+  }
+
+  /**
+   * Adds the count, mean, sum of squared deviations, minimum and maximum of other values (Chan's
+   * formula), leaving the bucket counts alone: the caller adds those (a per-minute rollup).
+   */
+  mergeMoments(count: number, mean: number, m2: number, min: number, max: number): this {
+    if (count === 0) return this;
+    const n = this.count + count;
+    if (this.count === 0) {
+      this.mean = mean;
+      this.m2 = m2;
+    } else {
+      const delta = mean - this.mean;
+      this.m2 += m2 + (delta * delta * this.count * count) / n;
+      this.mean += (delta * count) / n;
+    }
     this.count = n;
-    if (o.min < this.min) this.min = o.min;
-    if (o.max > this.max) this.max = o.max;
+    if (min < this.min) this.min = min;
+    if (max > this.max) this.max = max;
     return this;
   }
 

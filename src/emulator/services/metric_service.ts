@@ -15,7 +15,11 @@
 //   ALIGN_NONE returns raw points: for DELTA metrics one point per minute of the epoch that has
 //   records (interval clipped to the request's); for the replicas gauge one sample every 60 s
 //   counted back from endTime. ALIGN_DELTA / SUM / RATE / percentiles are computed from the records
-//   themselves; ALIGN_MEAN / MIN / MAX / COUNT of counts fold the raw 60 s points.
+//   (exactly, to the millisecond of the interval): whole minutes from the per-minute rollups the
+//   emulator keeps on insert (../predictions.ts), the part of a minute an interval edge or a period
+//   boundary cuts through from the records themselves (metric_rollup.ts), so a query costs the
+//   minutes of its window, not its records; ALIGN_MEAN / MIN / MAX / COUNT of counts fold the raw
+//   60 s points.
 // - secondary_aggregation and order_by must be left blank; view FULL or HEADERS; page_size counts
 //   points with FULL and series with HEADERS (default and maximum 100,000), as Cloud Monitoring.
 // Points come newest first; series are sorted by their resource then metric labels.
@@ -25,7 +29,7 @@ import path from 'node:path';
 import { invalidArgument, notFound } from '../errors.js';
 import type { ServiceImpl } from '../host.js';
 import type { ServiceContext } from '../index.js';
-import { ensurePredictionTables, replicaEvents } from '../predictions.js';
+import { ensurePredictionTables, LATENCY_TYPES_SQL, replicaEvents } from '../predictions.js';
 import { loadServices, type ServiceDefinition } from '../protos.js';
 import type { Store } from '../store.js';
 import { paginate, timestamp, timestampMs } from '../util.js';
@@ -53,7 +57,14 @@ import {
 } from './metric_catalog.js';
 import { Distribution } from './metric_distribution.js';
 import { type Clause, parseFilter } from './metric_filter.js';
-import { type EndpointName, endpointsWithPredictions, parseEndpoint, scanPredictions } from './metric_source.js';
+import { type CountRow, planMinutes, readCountRollups, readLatencyRollups } from './metric_rollup.js';
+import {
+  type CellSpec,
+  type EndpointName,
+  endpointsWithPredictions,
+  parseEndpoint,
+  scanPredictions,
+} from './metric_source.js';
 
 export const METRIC_SERVICE = 'google.monitoring.v3.MetricService';
 
@@ -181,19 +192,32 @@ function matchingEndpoints(store: Store, f: ResolvedFilter, project: string): En
   });
 }
 
-/** Accumulates the prediction records of the matching endpoints into per-series cells. */
+/**
+ * Whether a count rollup row holds records the metric counts (as a scan would find them: a cell
+ * with such records is a point even when their sum is 0, e.g. no bytes sent by failed requests).
+ */
+function counted(r: CountRow, column: string, errorsOnly?: boolean): boolean {
+  if (errorsOnly && r.response_code < 400) return false;
+  return column === 'requests' ? r.requests > 0 : r.predictions > 0;
+}
+
+/**
+ * Accumulates the prediction records of the matching endpoints into per-series cells: whole
+ * minutes from the per-minute rollups, the parts of minutes a window edge or a period boundary cuts
+ * through from the records (metric_rollup.ts).
+ */
 function accumulatePredictions(store: Store, f: ResolvedFilter, plan: Plan): Slot[] {
   const src = f.metric.source;
   if (src.kind !== 'count' && src.kind !== 'latency') return [];
   const slots: Slot[] = [];
   const { endMs } = plan;
-  // The cell of a record, computed by SQLite: the minute of the epoch it ends ((m-1)·60 s, m·60 s],
-  // or its alignment period k = floor((end − t) / P); none when the whole window is one period.
-  const cell =
+  // The cell of a record: the minute of the epoch it ends ((m-1)·60 s, m·60 s], or its alignment
+  // period k = floor((end − t) / P); none when the whole window is one period.
+  const cell: CellSpec | null =
     plan.mode === 'minute'
-      ? `ceil(time_ms / ${RAW_PERIOD_MS}.0)`
+      ? { kind: 'minute' }
       : plan.periods > 1
-        ? `floor((${endMs} - time_ms) / ${plan.agg.periodMs}.0)`
+        ? { kind: 'period', endMs, periodMs: plan.agg.periodMs }
         : null;
   const dmOk = (dm: string) => passes(f, 'metric.labels.deployed_model_id', dm);
   const ids = pinned(f, 'metric.labels.deployed_model_id');
@@ -216,13 +240,14 @@ function accumulatePredictions(store: Store, f: ResolvedFilter, plan: Plan): Slo
   };
   for (const e of matchingEndpoints(store, f, plan.project)) {
     const resource = resourceLabels(e);
-    const scan = {
+    const minutes = planMinutes(store, e.name, plan.fromMs, endMs, cell);
+    const scans = minutes.raw.map(([fromMs, toMs]) => ({
       endpoint: e.name,
-      fromMs: plan.fromMs,
-      toMs: endMs,
+      fromMs,
+      toMs,
       cell,
       ...(ids ? { deployedModelIds: ids } : {}),
-    };
+    }));
     if (src.kind === 'latency') {
       const types = LATENCY_TYPES.filter((t) => passes(f, 'metric.labels.latency_type', t));
       if (!types.length) continue;
@@ -237,34 +262,48 @@ function accumulatePredictions(store: Store, f: ResolvedFilter, plan: Plan): Slo
         }
         return ss;
       };
-      if (types.length === 1) {
-        // One latency type: SQLite hands over just that value.
-        const expr = { model: 'latency_ms', overhead: 'overhead_ms', total: 'latency_ms + overhead_ms' }[types[0]!];
-        scanPredictions(store, { ...scan, values: [expr], where }, (dm, k, v) => {
+      // Rollup latency types are indexes into LATENCY_TYPES_SQL; slots follow `types`.
+      const rollupTypes = types.map((t) => LATENCY_TYPES_SQL.indexOf(t));
+      const slotIndex = new Map(rollupTypes.map((t, i) => [t, i]));
+      readLatencyRollups(store, e.name, minutes, rollupTypes, {
+        moments(dm, t, k, n, mean, m2, min, max) {
           const ss = slotsOf(dm);
-          if (ss !== null) dist(ss[0]!, k).add(v);
-        });
-      } else {
-        const at = (lt: string) => types.indexOf(lt as (typeof types)[number]);
-        const [iModel, iOverhead, iTotal] = [at('model'), at('overhead'), at('total')];
-        scanPredictions(store, { ...scan, values: ['latency_ms', 'overhead_ms'], where }, (dm, k, a, b) => {
+          if (ss !== null) dist(ss[slotIndex.get(t)!]!, k).mergeMoments(n, mean, m2, min, max);
+        },
+        bucket(dm, t, k, b, n) {
           const ss = slotsOf(dm);
-          if (ss === null) return;
-          if (iModel >= 0) dist(ss[iModel]!, k).add(a);
-          if (iOverhead >= 0) dist(ss[iOverhead]!, k).add(b);
-          if (iTotal >= 0) dist(ss[iTotal]!, k).add(a + b);
-        });
+          if (ss !== null) dist(ss[slotIndex.get(t)!]!, k).counts[b]! += n;
+        },
+      });
+      for (const scan of scans) {
+        if (types.length === 1) {
+          // One latency type: SQLite hands over just that value.
+          const expr = { model: 'latency_ms', overhead: 'overhead_ms', total: 'latency_ms + overhead_ms' }[types[0]!];
+          scanPredictions(store, { ...scan, values: [expr], where }, (dm, k, v) => {
+            const ss = slotsOf(dm);
+            if (ss !== null) dist(ss[0]!, k).add(v);
+          });
+        } else {
+          const at = (lt: string) => types.indexOf(lt as (typeof types)[number]);
+          const [iModel, iOverhead, iTotal] = [at('model'), at('overhead'), at('total')];
+          scanPredictions(store, { ...scan, values: ['latency_ms', 'overhead_ms'], where }, (dm, k, a, b) => {
+            const ss = slotsOf(dm);
+            if (ss === null) return;
+            if (iModel >= 0) dist(ss[iModel]!, k).add(a);
+            if (iOverhead >= 0) dist(ss[iOverhead]!, k).add(b);
+            if (iTotal >= 0) dist(ss[iTotal]!, k).add(a + b);
+          });
+        }
       }
     } else if (src.byResponseCode) {
       const byDm = new Map<string, Map<number, Slot | null> | null>();
-      const spec = { ...scan, values: [src.sum, 'response_code'] as [string, string] };
-      scanPredictions(store, src.where ? { ...spec, where: src.where } : spec, (dm, k, v, code) => {
+      const slotOf = (dm: string, code: number) => {
         let codes = byDm.get(dm);
         if (codes === undefined) {
           codes = dmOk(dm) ? new Map() : null;
           byDm.set(dm, codes);
         }
-        if (codes === null) return;
+        if (codes === null) return null;
         let s = codes.get(code);
         if (s === undefined) {
           const rc = String(code);
@@ -273,19 +312,44 @@ function accumulatePredictions(store: Store, f: ResolvedFilter, plan: Plan): Slo
             : null;
           codes.set(code, s);
         }
-        if (s !== null) add(s, k, v);
+        return s;
+      };
+      const { column, errorsOnly } = src.rollup;
+      readCountRollups(store, e.name, minutes, (r, k) => {
+        if (!counted(r, column, errorsOnly)) return;
+        const s = slotOf(r.deployed_model_id, r.response_code);
+        if (s !== null) add(s, k, r[column]);
       });
+      for (const scan of scans) {
+        const spec = { ...scan, values: [src.sum, 'response_code'] as [string, string] };
+        scanPredictions(store, src.where ? { ...spec, where: src.where } : spec, (dm, k, v, code) => {
+          const s = slotOf(dm, code);
+          if (s !== null) add(s, k, v);
+        });
+      }
     } else {
       const byDm = new Map<string, Slot | null>();
-      const spec = { ...scan, values: [src.sum] as [string] };
-      scanPredictions(store, src.where ? { ...spec, where: src.where } : spec, (dm, k, v) => {
+      const slotOf = (dm: string) => {
         let s = byDm.get(dm);
         if (s === undefined) {
           s = dmOk(dm) ? slot(resource, { deployed_model_id: dm }) : null;
           byDm.set(dm, s);
         }
-        if (s !== null) add(s, k, v);
+        return s;
+      };
+      const { column, errorsOnly } = src.rollup;
+      readCountRollups(store, e.name, minutes, (r, k) => {
+        if (!counted(r, column, errorsOnly)) return;
+        const s = slotOf(r.deployed_model_id);
+        if (s !== null) add(s, k, r[column]);
       });
+      for (const scan of scans) {
+        const spec = { ...scan, values: [src.sum] as [string] };
+        scanPredictions(store, src.where ? { ...spec, where: src.where } : spec, (dm, k, v) => {
+          const s = slotOf(dm);
+          if (s !== null) add(s, k, v);
+        });
+      }
     }
   }
   return slots.filter((s) => s.cells.size > 0);

@@ -1,6 +1,8 @@
 // Endpoint performance from Cloud Monitoring's aiplatform.googleapis.com/prediction/online/*
 // metrics (the emulator's MetricService in emulator mode): counts per deployed model, and latency
-// percentiles pooled from the distributions (ALIGN_DELTA + REDUCE_PERCENTILE_nn), never averaged.
+// percentiles from the distributions per deployed model (ALIGN_DELTA + REDUCE_SUM), pooled here
+// bucket by bucket for the endpoint — the percentile of all the values, never an average of
+// percentiles. A read is one ListTimeSeries per metric type, whatever the number of versions.
 import type { google } from '@google-cloud/monitoring/build/protos/protos.js';
 import type { VertexClients } from '../clients.js';
 import { callVertex } from '../errors.js';
@@ -33,8 +35,6 @@ export interface PerformanceReport {
   reasons: Record<string, string>;
 }
 
-type Reducer = 'REDUCE_SUM' | 'REDUCE_PERCENTILE_50' | 'REDUCE_PERCENTILE_95' | 'REDUCE_PERCENTILE_99' | 'REDUCE_MAX';
-
 function num(v: google.monitoring.v3.ITypedValue | null | undefined): number {
   if (!v) return 0;
   if (v.doubleValue !== undefined && v.doubleValue !== null) return Number(v.doubleValue);
@@ -45,45 +45,34 @@ function num(v: google.monitoring.v3.ITypedValue | null | undefined): number {
 export class PerformanceQueries {
   constructor(private readonly clients: VertexClients) {}
 
-  /** One aligned, reduced query; returns value per group key ('all' without grouping). */
+  /** One aligned, reduced query over the last `windowSeconds`; returns value per group key ('all' without grouping). */
   private async query(
     endpointId: string,
     metric: string,
     windowSeconds: number,
     aligner: string,
-    reducer: Reducer,
-    opts: { group: boolean; extraFilter?: string; newestOnly?: boolean },
+    reducer: 'REDUCE_SUM',
+    opts: { group: boolean; newestOnly?: boolean },
   ): Promise<Map<string, number>> {
-    const client = await this.clients.monitoring();
     const end = Date.now();
-    const filter = [
-      `metric.type = "${PREFIX}${metric}"`,
-      'resource.type = "aiplatform.googleapis.com/Endpoint"',
-      `resource.labels.endpoint_id = "${endpointId}"`,
-      ...(opts.extraFilter ? [opts.extraFilter] : []),
-    ].join(' AND ');
-    const [series] = await callVertex(
-      `read ${metric}`,
-      () =>
-        client.listTimeSeries({
-          name: `projects/${this.clients.backend.project}`,
-          filter,
-          interval: { startTime: ts(end - windowSeconds * 1000), endTime: ts(end) },
-          aggregation: {
-            // Cloud Monitoring's shortest alignment period is 60 s; windows are at least that.
-            alignmentPeriod: { seconds: Math.max(60, windowSeconds) },
-            perSeriesAligner: aligner as never,
-            crossSeriesReducer: reducer as never,
-            groupByFields: opts.group ? [BY_VERSION] : [],
-          },
-        }),
-      { idempotent: true },
+    const series = await this.read(
+      endpointId,
+      metric,
+      '',
+      { startTime: ts(end - windowSeconds * 1000), endTime: ts(end) },
+      {
+        // Cloud Monitoring's shortest alignment period is 60 s; windows are at least that.
+        alignmentPeriod: { seconds: Math.max(60, windowSeconds) },
+        perSeriesAligner: aligner as never,
+        crossSeriesReducer: reducer as never,
+        groupByFields: opts.group ? [BY_VERSION] : [],
+      },
     );
     const out = new Map<string, number>();
-    for (const s of series as ITimeSeries[]) {
+    for (const s of series) {
       const key = opts.group ? String(s.metric?.labels?.deployed_model_id ?? '') : 'all';
       const points = s.points ?? [];
-      // Points come newest first; counts add up over the window, percentiles take the newest.
+      // Points come newest first; counts add up over the window, gauges take the newest.
       const value = opts.newestOnly ? num(points[0]?.value) : points.reduce((a, p) => a + num(p.value), 0);
       out.set(key, value);
     }
@@ -103,92 +92,113 @@ export class PerformanceQueries {
    * minute, times a minute each.
    */
   async replicaHours(endpointId: string, periodSeconds: number): Promise<Map<string, number>> {
-    const client = await this.clients.monitoring();
     const end = Date.now();
     const step = 60;
-    const [series] = await callVertex(
-      'read replicas',
-      () =>
-        client.listTimeSeries({
-          name: `projects/${this.clients.backend.project}`,
-          filter: `metric.type = "${PREFIX}replicas" AND resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "${endpointId}"`,
-          interval: { startTime: ts(end - periodSeconds * 1000), endTime: ts(end) },
-          aggregation: {
-            alignmentPeriod: { seconds: step },
-            perSeriesAligner: 'ALIGN_MEAN' as never,
-            crossSeriesReducer: 'REDUCE_SUM' as never,
-            groupByFields: [BY_VERSION],
-          },
-        }),
-      { idempotent: true },
+    const series = await this.read(
+      endpointId,
+      'replicas',
+      '',
+      { startTime: ts(end - periodSeconds * 1000), endTime: ts(end) },
+      {
+        alignmentPeriod: { seconds: step },
+        perSeriesAligner: 'ALIGN_MEAN' as never,
+        crossSeriesReducer: 'REDUCE_SUM' as never,
+        groupByFields: [BY_VERSION],
+      },
     );
     const out = new Map<string, number>();
-    for (const s of series as ITimeSeries[]) {
+    for (const s of series) {
       const hours = (s.points ?? []).reduce((a, p) => a + (num(p.value) * step) / 3600, 0);
       out.set(String(s.metric?.labels?.deployed_model_id ?? ''), hours);
     }
     return out;
   }
 
+  /**
+   * Per deployed model and for the endpoint over the window: four Cloud Monitoring reads whatever
+   * the number of versions — response_count by deployed model and response code (requests and
+   * failed requests), prediction_count by deployed model (instances), the model-latency distribution
+   * by deployed model (ALIGN_DELTA + REDUCE_SUM: one distribution per version, pooled here for the
+   * endpoint, percentiles read from the pooled buckets), and the newest replica counts.
+   *
+   * The window is the last `windowSeconds` extended back to the minute boundary before them, as
+   * Cloud Monitoring's own points are whole minutes: (start, now] with start the minute boundary at
+   * or before now − windowSeconds, so it spans windowSeconds to windowSeconds + 60 s (the alignment
+   * period is that span rounded up to a whole second). Throughput is the requests over that span.
+   * On the emulator such a window is read from whole per-minute rollups (the current minute's
+   * records all lie before now), so its cost does not grow with the number of records.
+   */
   async collect(endpointId: string, deployedIds: string[], windowSeconds: number): Promise<PerformanceReport> {
-    const latency = 'metric.labels.latency_type = "model"';
-    const counts = (metric: string, group: boolean) =>
-      this.query(endpointId, metric, windowSeconds, 'ALIGN_DELTA', 'REDUCE_SUM', { group });
-    const pct = (p: 50 | 95 | 99, group: boolean) =>
-      this.query(endpointId, 'prediction_latencies', windowSeconds, 'ALIGN_DELTA', `REDUCE_PERCENTILE_${p}`, {
-        group,
-        extraFilter: latency,
-        newestOnly: true,
+    const end = Date.now();
+    const start = Math.floor((end - windowSeconds * 1000) / 60_000) * 60_000;
+    const seconds = Math.ceil((end - start) / 1000);
+    const interval = { startTime: ts(end - seconds * 1000), endTime: ts(end) };
+    const read = (metric: string, extra: string, groupBy: string[]) =>
+      this.read(endpointId, metric, extra, interval, {
+        alignmentPeriod: { seconds },
+        perSeriesAligner: 'ALIGN_DELTA' as never,
+        crossSeriesReducer: 'REDUCE_SUM' as never,
+        groupByFields: groupBy,
       });
-    const [req, reqAll, inst, instAll, err, errAll, p50, p95, p99, p50All, p95All, p99All, replicas] =
-      await Promise.all([
-        counts('response_count', true),
-        counts('response_count', false),
-        counts('prediction_count', true),
-        counts('prediction_count', false),
-        counts('error_count', true),
-        counts('error_count', false),
-        pct(50, true),
-        pct(95, true),
-        pct(99, true),
-        pct(50, false),
-        pct(95, false),
-        pct(99, false),
-        // The newest replica count: the maximum over the last minute.
-        this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
-          group: true,
-          newestOnly: true,
-        }),
-      ]);
-    const row = (
-      id: string,
-      r: Map<string, number>,
-      n: Map<string, number>,
-      e: Map<string, number>,
-      a: Map<string, number>[],
-      key = id,
-    ): VersionPerformance => {
-      const requests = r.get(key) ?? 0;
-      const errors = e.get(key) ?? 0;
+    const [responses, predictions, latencies, replicas] = await Promise.all([
+      read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
+      read('prediction_count', '', [BY_VERSION]),
+      read('prediction_latencies', ' AND metric.labels.latency_type = "model"', [BY_VERSION]),
+      // The newest replica count: the maximum over the last minute.
+      this.query(endpointId, 'replicas', Math.min(60, windowSeconds), 'ALIGN_MAX', 'REDUCE_SUM', {
+        group: true,
+        newestOnly: true,
+      }),
+    ]);
+    const dmOf = (s: ITimeSeries) => String(s.metric?.labels?.deployed_model_id ?? '');
+    const sumOf = (s: ITimeSeries) => (s.points ?? []).reduce((a, p) => a + num(p.value), 0);
+    const requests = new Map<string, number>();
+    const errors = new Map<string, number>();
+    const instances = new Map<string, number>();
+    const bump = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+    for (const s of responses) {
+      const n = sumOf(s);
+      bump(requests, dmOf(s), n);
+      bump(requests, 'all', n);
+      if (Number(s.metric?.labels?.response_code ?? 200) >= 400) {
+        bump(errors, dmOf(s), n);
+        bump(errors, 'all', n);
+      }
+    }
+    for (const s of predictions) {
+      bump(instances, dmOf(s), sumOf(s));
+      bump(instances, 'all', sumOf(s));
+    }
+    const histograms = new Map<string, Histogram>();
+    for (const s of latencies) {
+      for (const p of s.points ?? []) {
+        const h = p.value?.distributionValue ? toHistogram(p.value.distributionValue) : null;
+        if (!h) continue;
+        histograms.set(dmOf(s), poolHistograms(histograms.get(dmOf(s)), h));
+        histograms.set('all', poolHistograms(histograms.get('all'), h));
+      }
+    }
+    const row = (id: string): VersionPerformance => {
+      const r = requests.get(id) ?? 0;
+      const e = errors.get(id) ?? 0;
+      const h = histograms.get(id);
+      // No served request means no latency was measured: null, not 0.
+      const pct = (p: number) => (h && h.count > 0 ? histogramPercentile(h, p) : null);
       return {
         deployed_model_id: id,
-        requests,
-        instances: n.get(key) ?? 0,
-        errors,
-        error_rate: requests ? errors / requests : null,
-        throughput_rps: requests / windowSeconds,
-        // No traffic means no latency was measured: null, not 0.
-        p50_ms: a[0]!.get(key) ?? null,
-        p95_ms: a[1]!.get(key) ?? null,
-        p99_ms: a[2]!.get(key) ?? null,
+        requests: r,
+        instances: instances.get(id) ?? 0,
+        errors: e,
+        error_rate: r ? e / r : null,
+        throughput_rps: r / seconds,
+        p50_ms: pct(50),
+        p95_ms: pct(95),
+        p99_ms: pct(99),
         replicas: null,
       };
     };
-    const versions = deployedIds.map((id) => ({
-      ...row(id, req, inst, err, [p50, p95, p99]),
-      replicas: replicas.get(id) ?? null,
-    }));
-    const all = row('all', reqAll, instAll, errAll, [p50All, p95All, p99All], 'all');
+    const versions = deployedIds.map((id) => ({ ...row(id), replicas: replicas.get(id) ?? null }));
+    const all = row('all');
     const knownReplicas = versions.map((v) => v.replicas).filter((r): r is number => r !== null);
     const reasons: Record<string, string> = {
       duty_cycle: 'accelerator duty cycle is reported only for deployments with accelerators; none was measured',
@@ -207,6 +217,29 @@ export class PerformanceQueries {
     };
   }
 
+  /** One ListTimeSeries of an endpoint's metric (all pages). */
+  private async read(
+    endpointId: string,
+    metric: string,
+    extraFilter: string,
+    interval: { startTime: ReturnType<typeof ts>; endTime: ReturnType<typeof ts> },
+    aggregation: google.monitoring.v3.IAggregation,
+  ): Promise<ITimeSeries[]> {
+    const client = await this.clients.monitoring();
+    const [series] = await callVertex(
+      `read ${metric}`,
+      () =>
+        client.listTimeSeries({
+          name: `projects/${this.clients.backend.project}`,
+          filter: `metric.type = "${PREFIX}${metric}" AND resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "${endpointId}"${extraFilter}`,
+          interval,
+          aggregation,
+        }),
+      { idempotent: true },
+    );
+    return series as ITimeSeries[];
+  }
+
   /**
    * Per deployed model over exactly (startMs, endMs]: requests and failed requests (response_count
    * by response code) and the pooled model-latency distribution. One alignment period spanning the
@@ -214,28 +247,16 @@ export class PerformanceQueries {
    * 60 s: endMs must be at least startMs + 60 s; real Vertex resolves the edges to the minute).
    */
   async armTraffic(endpointId: string, startMs: number, endMs: number): Promise<Map<string, ArmTraffic>> {
-    const client = await this.clients.monitoring();
     const seconds = Math.max(60, Math.ceil((endMs - startMs) / 1000));
     const interval = { startTime: ts(endMs - seconds * 1000), endTime: ts(endMs) };
-    const base = `resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "${endpointId}"`;
     const read = (metric: string, extra: string, groupBy: string[]) =>
-      callVertex(
-        `read ${metric}`,
-        () =>
-          client.listTimeSeries({
-            name: `projects/${this.clients.backend.project}`,
-            filter: `metric.type = "${PREFIX}${metric}" AND ${base}${extra}`,
-            interval,
-            aggregation: {
-              alignmentPeriod: { seconds },
-              perSeriesAligner: 'ALIGN_DELTA' as never,
-              crossSeriesReducer: 'REDUCE_SUM' as never,
-              groupByFields: groupBy,
-            },
-          }),
-        { idempotent: true },
-      );
-    const [[responses], [latencies]] = await Promise.all([
+      this.read(endpointId, metric, extra, interval, {
+        alignmentPeriod: { seconds },
+        perSeriesAligner: 'ALIGN_DELTA' as never,
+        crossSeriesReducer: 'REDUCE_SUM' as never,
+        groupByFields: groupBy,
+      });
+    const [responses, latencies] = await Promise.all([
       read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
       read('prediction_latencies', ' AND metric.labels.latency_type = "model"', [BY_VERSION]),
     ]);
@@ -248,13 +269,13 @@ export class PerformanceQueries {
       }
       return a;
     };
-    for (const s of responses as ITimeSeries[]) {
+    for (const s of responses) {
       const a = arm(String(s.metric?.labels?.deployed_model_id ?? ''));
       const n = (s.points ?? []).reduce((x, p) => x + num(p.value), 0);
       a.requests += n;
       if (Number(s.metric?.labels?.response_code ?? 200) >= 400) a.errors += n;
     }
-    for (const s of latencies as ITimeSeries[]) {
+    for (const s of latencies) {
       const d = s.points?.[0]?.value?.distributionValue;
       if (d) arm(String(s.metric?.labels?.deployed_model_id ?? '')).latency = toHistogramSummary(d);
     }
@@ -277,28 +298,127 @@ export interface ArmTraffic {
   latency: LatencySummary | null;
 }
 
-/** A google.api.Distribution as count, mean, variance and a histogram with explicit bounds. */
-function toHistogramSummary(d: google.api.IDistribution): LatencySummary | null {
-  const count = Number(d.count ?? 0);
-  if (!count) return null;
-  const o = d.bucketOptions ?? {};
-  let bounds: number[] = [];
+/**
+ * A google.api.Distribution's histogram: bucket 0 is the underflow (< bounds[0]), bucket i in 1..N
+ * is [bounds[i-1], bounds[i]), bucket N+1 the overflow (counts.length = bounds.length + 1).
+ */
+export interface Histogram {
+  bounds: number[];
+  /** The growth factor of an exponential layout (a value is estimated by its bucket's geometric midpoint). */
+  growth: number | null;
+  counts: number[];
+  count: number;
+  /** The observed range, when the distribution carries one (the emulator does; Cloud Monitoring may not). */
+  min: number | null;
+  max: number | null;
+}
+
+function boundsOf(o: google.api.Distribution.IBucketOptions): { bounds: number[]; growth: number | null } {
   if (o.exponentialBuckets) {
     const { numFiniteBuckets = 0, growthFactor = 2, scale = 1 } = o.exponentialBuckets;
-    bounds = Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(scale) * Number(growthFactor) ** i);
-  } else if (o.linearBuckets) {
-    const { numFiniteBuckets = 0, width = 1, offset = 0 } = o.linearBuckets;
-    bounds = Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(offset) + Number(width) * i);
-  } else if (o.explicitBuckets) {
-    bounds = (o.explicitBuckets.bounds ?? []).map(Number);
+    const g = Number(growthFactor);
+    return {
+      bounds: Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(scale) * g ** i),
+      growth: g,
+    };
   }
+  if (o.linearBuckets) {
+    const { numFiniteBuckets = 0, width = 1, offset = 0 } = o.linearBuckets;
+    return {
+      bounds: Array.from({ length: Number(numFiniteBuckets) + 1 }, (_, i) => Number(offset) + Number(width) * i),
+      growth: null,
+    };
+  }
+  return { bounds: (o.explicitBuckets?.bounds ?? []).map(Number), growth: null };
+}
+
+/** A distribution's histogram, or null when it holds no value. */
+export function toHistogram(d: google.api.IDistribution): Histogram | null {
+  const count = Number(d.count ?? 0);
+  if (!count) return null;
+  const { bounds, growth } = boundsOf(d.bucketOptions ?? {});
   // Trailing empty buckets may be omitted: pad to one count per bucket.
   const counts = Array.from({ length: bounds.length + 1 }, (_, i) => Number(d.bucketCounts?.[i] ?? 0));
+  const range = d.range && d.range.min !== undefined && d.range.max !== undefined ? d.range : null;
   return {
+    bounds,
+    growth,
+    counts,
     count,
+    min: range ? Number(range.min ?? 0) : null,
+    max: range ? Number(range.max ?? 0) : null,
+  };
+}
+
+/** The value a bucket stands for: its geometric (exponential layout) or arithmetic midpoint. */
+function bucketValue(h: Histogram, i: number): number {
+  const last = h.counts.length - 1;
+  if (i === 0) return h.bounds[0] ?? 0;
+  if (i === last) return h.bounds[last - 1] ?? 0;
+  return h.growth ? h.bounds[i - 1]! * Math.sqrt(h.growth) : (h.bounds[i - 1]! + h.bounds[i]!) / 2;
+}
+
+/**
+ * Pools two histograms (the values of both). Distributions of one metric share their bucket layout,
+ * so the counts add bucket by bucket; should `b`'s layout differ, each of its buckets is added to
+ * the bucket of `a` that holds its midpoint.
+ */
+export function poolHistograms(a: Histogram | undefined, b: Histogram): Histogram {
+  if (!a) return { ...b, counts: [...b.counts] };
+  const counts = [...a.counts];
+  const same = a.bounds.length === b.bounds.length && a.bounds.every((x, i) => x === b.bounds[i]);
+  b.counts.forEach((c, i) => {
+    if (!c) return;
+    if (same) counts[i]! += c;
+    else {
+      const v = bucketValue(b, i);
+      let j = 0;
+      while (j < a.bounds.length && v >= a.bounds[j]!) j++;
+      counts[j]! += c;
+    }
+  });
+  const both = a.min !== null && b.min !== null && a.max !== null && b.max !== null;
+  return {
+    ...a,
+    counts,
+    count: a.count + b.count,
+    min: both ? Math.min(a.min!, b.min!) : null,
+    max: both ? Math.max(a.max!, b.max!) : null,
+  };
+}
+
+/**
+ * The p-th percentile (0 < p <= 100) of a histogram, by nearest rank — the value of rank
+ * ceil(p·count/100) — estimated from its bucket as the emulator's REDUCE_PERCENTILE_nn does
+ * (src/emulator/services/metric_distribution.ts): the bucket's geometric midpoint for exponential
+ * buckets (within √G − 1 of the value: 4.9% with the emulator's G = 1.1), the arithmetic midpoint
+ * otherwise, the middle of the known part of the underflow and overflow buckets, clamped to the
+ * observed range when there is one.
+ */
+export function histogramPercentile(h: Histogram, p: number): number {
+  const rank = Math.max(1, Math.ceil((p * h.count) / 100));
+  const last = h.counts.length - 1;
+  let i = 0;
+  for (let cum = h.counts[0]!; cum < rank && i < last; cum += h.counts[++i]!);
+  const { min, max } = h;
+  let estimate: number;
+  if (i === 0) estimate = min !== null && max !== null ? (min + Math.min(max, h.bounds[0]!)) / 2 : bucketValue(h, 0);
+  else if (i === last)
+    estimate = min !== null && max !== null ? (Math.max(min, h.bounds[last - 1]!) + max) / 2 : bucketValue(h, last);
+  else estimate = bucketValue(h, i);
+  if (min !== null && max !== null) estimate = Math.min(max, Math.max(min, estimate));
+  return estimate;
+}
+
+/** A google.api.Distribution as count, mean, variance and a histogram with explicit bounds. */
+function toHistogramSummary(d: google.api.IDistribution): LatencySummary | null {
+  const h = toHistogram(d);
+  if (!h) return null;
+  return {
+    count: h.count,
     mean_ms: Number(d.mean ?? 0),
-    variance: count > 1 ? Number(d.sumOfSquaredDeviation ?? 0) / (count - 1) : 0,
-    histogram: { bounds, counts },
+    variance: h.count > 1 ? Number(d.sumOfSquaredDeviation ?? 0) / (h.count - 1) : 0,
+    histogram: { bounds: h.bounds, counts: h.counts },
   };
 }
 

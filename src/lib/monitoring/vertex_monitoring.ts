@@ -20,9 +20,9 @@ import { ServedLog } from './served.js';
 
 /** What alert rules can watch, and where each number comes from. */
 export const ALERT_METRICS = {
-  requests: 'predictions in the window (Cloud Monitoring prediction_count)',
-  error_rate: 'errors / predictions (error_count / prediction_count)',
-  throughput_rps: 'predictions per second',
+  requests: 'Predict requests in the window (Cloud Monitoring response_count)',
+  error_rate: 'failed requests / requests (response_count by response code)',
+  throughput_rps: 'requests per second over the window',
   p50_ms: 'median model latency, pooled over versions',
   p95_ms: '95th percentile model latency, pooled',
   p99_ms: '99th percentile model latency, pooled',
