@@ -1,13 +1,17 @@
 // The server's configuration, from flags and their environment twins, validated in one place.
-// A bad value is one line naming the flag and what it accepts (the CLI exits with code 2).
+// The schemas are generated from the flag table (flags.ts): each flag's kind, range, pattern and
+// default are written there once. A bad value is one line naming the flag and what it accepts (the
+// CLI exits with code 2).
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseFaults } from './emulator/faults.js';
-import { DEFAULT_LOCATION, EMULATOR_PROJECT } from './lib/config.js';
+import { ConfigError, type Flag, type FlagValues, flagsFor, type HttpFlagValues, keyOf } from './flags.js';
+import { EMULATOR_PROJECT } from './lib/config.js';
 import { VertexMcpError } from './lib/errors.js';
 import { loadPriceTable } from './lib/monitoring/prices.js';
-import { TOOLSETS } from './tools/define.js';
+
+export { ConfigError } from './flags.js';
 
 const list = z
   .string()
@@ -42,108 +46,96 @@ const bool = z
     return z.NEVER;
   });
 
-const port = z.coerce
-  .number({ error: 'expected a port number, 0-65535' })
-  .int('expected a port number, 0-65535')
-  .min(0, 'expected a port number, 0-65535')
-  .max(65535, 'expected a port number, 0-65535');
+/** Checks that need more than a flag's kind: the problem, or undefined when the value is fine. */
+const CHECKS: Record<NonNullable<Flag['check']>, (value: string) => string | undefined> = {
+  faults(spec) {
+    try {
+      parseFaults(spec);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message.replace(/^--faults:? /, '');
+    }
+  },
+  prices(file) {
+    try {
+      loadPriceTable(file);
+      return undefined;
+    } catch (e) {
+      return e instanceof VertexMcpError ? e.text : (e as Error).message;
+    }
+  },
+  'emulator-endpoint'(v) {
+    if (!/^[\w.-]+:\d+(,\d+)?$/.test(v)) {
+      return 'host:grpcPort or host:grpcPort,gcsPort (as `vertex-mcp emulator` prints)';
+    }
+    const ports = v.split(':')[1]!.split(',');
+    return ports.every((p) => Number(p) >= 1 && Number(p) <= 65535) ? undefined : 'ports must be 1-65535';
+  },
+};
 
-export const RawConfig = z.object({
-  backend: z.enum(['emulator', 'vertex']).optional(),
-  project: z.string().min(1).optional(),
-  location: z
-    .string()
-    .regex(/^[a-z]+-[a-z]+\d+$/, 'a Vertex region such as us-central1')
-    .default(DEFAULT_LOCATION),
-  stagingBucket: z
-    .string()
-    .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]+\/?$/, 'a gs://bucket URI')
-    .optional(),
-  dataDir: z.string().min(1).default(path.join(os.homedir(), '.vertex-mcp')),
-  // Checked only in the modes that use it (parseConfig).
-  emulatorEndpoint: z.string().optional(),
-  emulatorToken: z.string().min(16, 'at least 16 characters').optional(),
-  faults: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      try {
-        parseFaults(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^--faults /, '') });
-      }
-    }),
-  toolsets: list.pipe(z.array(z.enum([...TOOLSETS, 'all'])).optional()),
-  tools: list,
-  excludeTools: list,
-  readOnly: bool,
-  http: bool,
-  // --host, --port, --auth-token, --max-sessions, --session-idle-timeout: HttpConfig, checked only
-  // with --http, so a stray environment value cannot stop a stdio server.
-  allowUnauthenticatedNetwork: bool,
-  allowedHosts: list,
-  allowPath: list,
-  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  prices: z
-    .string()
-    .min(1)
-    .optional()
-    .superRefine((file, ctx) => {
-      if (!file) return;
-      try {
-        loadPriceTable(file);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: e instanceof VertexMcpError ? e.text : (e as Error).message });
-      }
-    }),
-  alertInterval: z.coerce.number().int().min(0).max(86_400).default(60),
-});
-/** Settings that only matter with --http. */
-const HttpConfig = z.object({
-  host: z.string().min(1, 'a host name or address').default('127.0.0.1'),
-  port: port.default(8080),
-  authToken: z.string().min(16, 'at least 16 characters').optional(),
-  maxSessions: z.coerce
-    .number({ error: 'expected a whole number of sessions, 1-100000' })
-    .int('expected a whole number of sessions, 1-100000')
-    .min(1, 'expected a whole number of sessions, 1-100000')
-    .max(100_000, 'expected a whole number of sessions, 1-100000')
-    .default(100),
-  sessionIdleTimeout: z.coerce
-    .number({ error: 'expected seconds, 1-604800' })
-    .int('expected seconds, 1-604800')
-    .min(1, 'expected seconds, 1-604800')
-    .max(604_800, 'expected seconds, 1-604800')
-    .default(1800),
-});
+/** The zod schema of one flag, from its entry in the table. */
+function schemaOf(f: Flag): z.ZodType {
+  switch (f.kind) {
+    case 'bool':
+      return bool;
+    case 'list':
+      return list;
+    case 'enum-list':
+      return list.pipe(z.array(z.enum(f.choices as [string, ...string[]])).optional());
+    case 'enum': {
+      const e = z.enum(f.choices as [string, ...string[]]);
+      return f.default === undefined ? e.optional() : e.default(String(f.default));
+    }
+    case 'int': {
+      const [min, max, what] = f.range!;
+      const msg = `expected ${what}, ${min}-${max}`;
+      const n = z.coerce.number({ error: msg }).int(msg).min(min, msg).max(max, msg);
+      return f.default === undefined ? n.optional() : n.default(Number(f.default));
+    }
+    case 'string': {
+      let s = z.string();
+      if (f.minLength) s = s.min(f.minLength[0], f.minLength[1]);
+      if (f.pattern) s = s.regex(f.pattern[0], f.pattern[1]);
+      const base = f.default === undefined ? s.optional() : s.default(String(f.default));
+      const check = f.check && f.check !== 'emulator-endpoint' ? CHECKS[f.check] : undefined;
+      if (!check) return base;
+      return base.superRefine((v, ctx) => {
+        const problem = v === undefined ? undefined : check(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      });
+    }
+  }
+}
 
-const EmulatorEndpoint = z
-  .string()
-  .regex(/^[\w.-]+:\d+(,\d+)?$/, 'host:grpcPort or host:grpcPort,gcsPort (as `vertex-mcp emulator` prints)')
-  .refine(
-    (v) =>
-      v
-        .split(':')[1]!
-        .split(',')
-        .every((p) => Number(p) >= 1 && Number(p) <= 65535),
-    'ports must be 1-65535',
-  );
+const objectOf = (flags: readonly Flag[]) =>
+  z.object(Object.fromEntries(flags.map((f) => [keyOf(f.name), schemaOf(f)])));
 
-export type Config = z.infer<typeof RawConfig> &
-  z.infer<typeof HttpConfig> & {
-    backend: 'emulator' | 'vertex';
-    allowPath: string[];
-  };
+/** serve's flags but the HTTP ones: always checked. */
+const SERVE_FLAGS = flagsFor('serve').filter((f) => !f.httpOnly);
+/** serve's HTTP flags: checked only with --http, so a stray environment value cannot stop a stdio server. */
+const HTTP_FLAGS = flagsFor('serve').filter((f) => f.httpOnly);
+const ServeSchema = objectOf(SERVE_FLAGS);
+const HttpSchema = objectOf(HTTP_FLAGS);
+const EmulatorSchema = objectOf(flagsFor('emulator'));
 
-/** A bad flag or environment value: the CLI prints it on one line and exits with code 2. */
-export class ConfigError extends Error {}
+/** serve's values but the HTTP ones. */
+type ServeValues = Omit<FlagValues<'serve'>, keyof HttpFlagValues>;
+
+export type Config = Omit<FlagValues<'serve'>, 'backend' | 'project' | 'dataDir' | 'allowPath'> & {
+  backend: 'emulator' | 'vertex';
+  /** The Google Cloud project (vertex mode), or the emulator's own. */
+  project: string;
+  /** Absolute, or :memory:. */
+  dataDir: string;
+  allowPath: string[];
+};
 
 const flagOf = (key: PropertyKey | undefined) =>
   `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-function check<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+function check<T>(schema: z.ZodType, raw: unknown): T {
   const r = schema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) return r.data as T;
   const issue = r.error.issues[0]!;
   throw new ConfigError(`${flagOf(issue.path[0])}: ${issue.message}`);
 }
@@ -164,41 +156,82 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Validates raw options (flags and environment twins) for `serve`, or for `emulator` (where
- * `--port` is the gRPC port). Throws ConfigError with one line naming the flag and what it accepts.
+ * Validates raw options (flags and environment twins, by config key) for `serve`, or for `emulator`
+ * (where `--port` is the gRPC port). `fromArgv` names the keys given on the command line: HTTP flags
+ * given there without --http are refused (from the environment they are ignored). Throws
+ * ConfigError with one line naming the flag and what it accepts.
  */
-export function parseConfig(raw: Record<string, unknown>, mode: 'serve' | 'emulator' = 'serve'): Config {
-  const c = check(RawConfig, raw);
-  const backend = mode === 'emulator' ? 'emulator' : (c.backend ?? (c.project ? 'vertex' : 'emulator'));
+export function parseConfig(
+  raw: Record<string, unknown>,
+  mode: 'serve' | 'emulator' = 'serve',
+  fromArgv: ReadonlySet<string> = new Set(),
+): Config {
+  const emulatorValues = mode === 'emulator' ? check<FlagValues<'emulator'>>(EmulatorSchema, raw) : undefined;
+  const c: ServeValues =
+    mode === 'emulator'
+      ? { ...check<ServeValues>(ServeSchema, {}), ...emulatorValues }
+      : check<ServeValues>(ServeSchema, raw);
+  const backend: Config['backend'] =
+    mode === 'emulator' ? 'emulator' : (c.backend ?? (c.project ? 'vertex' : 'emulator'));
   if (backend === 'vertex' && !c.project) {
     throw new ConfigError('--project: vertex mode needs a Google Cloud project (--project or GOOGLE_CLOUD_PROJECT)');
   }
   if (backend === 'emulator' && mode === 'serve' && c.emulatorEndpoint !== undefined) {
-    check(z.object({ emulatorEndpoint: EmulatorEndpoint }), { emulatorEndpoint: c.emulatorEndpoint });
+    const problem = CHECKS['emulator-endpoint'](c.emulatorEndpoint);
+    if (problem) throw new ConfigError(`--emulator-endpoint: ${problem}`);
   }
-  // Ports and HTTP settings are checked only where they are used.
-  const http =
+  if (mode === 'serve' && !c.http) {
+    const stray = HTTP_FLAGS.find((f) => fromArgv.has(keyOf(f.name)));
+    if (stray) {
+      throw new ConfigError(
+        `--${stray.name}: applies only with --http (Streamable HTTP); without it the server speaks stdio`,
+      );
+    }
+  }
+  // HTTP settings are checked only where they are used; the emulator's --port is its gRPC port.
+  const http: HttpFlagValues =
     mode === 'emulator'
-      ? { ...HttpConfig.parse({}), port: check(z.object({ port: port.default(0) }), { port: raw.port }).port }
-      : c.http
-        ? check(HttpConfig, raw)
-        : HttpConfig.parse({});
-  if (mode === 'serve' && c.http && !isLoopbackHost(http.host) && !http.authToken && !c.allowUnauthenticatedNetwork) {
+      ? { ...check<HttpFlagValues>(HttpSchema, {}), port: emulatorValues!.port }
+      : check<HttpFlagValues>(HttpSchema, c.http ? raw : {});
+  if (
+    mode === 'serve' &&
+    c.http &&
+    !isLoopbackHost(http.host) &&
+    !http.authToken &&
+    !http.allowUnauthenticatedNetwork
+  ) {
     throw new ConfigError(
       `--host ${http.host}: HTTP beyond loopback needs --auth-token <token> (VERTEX_MCP_AUTH_TOKEN); to serve anyone who can reach the port without one, add --allow-unauthenticated-network`,
     );
   }
   // Client configs (mcp.json) often carry "~/..." in env values, which no shell expands.
-  const expanded = c.dataDir.startsWith('~/') ? path.join(os.homedir(), c.dataDir.slice(2)) : c.dataDir;
+  const dir = c.dataDir;
+  const expanded = dir === '~' || dir.startsWith('~/') ? path.join(os.homedir(), dir.slice(1)) : dir;
   const dataDir = expanded === ':memory:' ? expanded : path.resolve(expanded);
   return {
     ...c,
     ...http,
     backend,
-    project: backend === 'vertex' ? c.project : EMULATOR_PROJECT,
+    project: backend === 'vertex' ? c.project! : EMULATOR_PROJECT,
     dataDir,
     // What the user named, else the working directory; never the data directory (the server's own
     // state: the library refuses paths inside it whatever the roots).
     allowPath: (c.allowPath ?? [process.cwd()]).map((p) => path.resolve(p)),
   };
+}
+
+/** --tools and --exclude-tools name tools of the catalogue (`names`). */
+export function checkToolNames(
+  selection: { tools?: string[] | undefined; excludeTools?: string[] | undefined },
+  names: readonly string[],
+): void {
+  const lists = [
+    ['--tools', selection.tools],
+    ['--exclude-tools', selection.excludeTools],
+  ] as const;
+  for (const [flag, given] of lists) {
+    for (const n of given ?? []) {
+      if (!names.includes(n)) throw new ConfigError(`${flag}: unknown tool "${n}"; valid: ${names.join(', ')}`);
+    }
+  }
 }

@@ -8,7 +8,9 @@
 //   source, tags      -> labels `source`, `tag-<tag>` = "true"
 //   base_model, description -> the version description, a small JSON document, which also
 //                        mirrors the latest metrics (MetricsMirror) so one read returns them
-import semver from 'semver';
+// Two functions, not the package: the whole of semver is 47 modules on the start path.
+import parse from 'semver/functions/parse.js';
+import valid from 'semver/functions/valid.js';
 import { invalid } from '../errors.js';
 
 export const STAGES = ['development', 'staging', 'production', 'archived'] as const;
@@ -55,7 +57,7 @@ export function checkVersion(version: string): string {
   if (version.length > LIMITS.version) {
     throw invalid(`version "${clip(version)}" is too long: at most ${LIMITS.version} characters`);
   }
-  const v = semver.valid(version);
+  const v = valid(version);
   if (!v) {
     throw invalid(
       `version "${clip(version)}" is not a semantic version`,
@@ -98,13 +100,13 @@ function encPart(s: string): string {
 
 /** A semver's canonical text, build metadata included (semver.valid drops it); null if invalid. */
 export function canonicalVersion(version: string): string | null {
-  const p = semver.parse(version);
+  const p = parse(version);
   return p ? `${p.version}${p.build.length ? `+${p.build.join('.')}` : ''}` : null;
 }
 
 /** The alias of any valid semver (build metadata included); see above. */
 export function encodeVersion(version: string): string {
-  const p = semver.parse(version);
+  const p = parse(version);
   if (!p) throw invalid(`version "${clip(version)}" is not a semantic version`);
   let alias = `v${p.major}-${p.minor}-${p.patch}`;
   if (p.prerelease.length) alias += `-${encPart(p.prerelease.join('.'))}`;
