@@ -9,7 +9,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { BUNDLED_CLI } from './coldstart.js';
 import { median, percentile, serverArgs } from './util.js';
+
+/** What users run: the bundled CLI (bench/coldstart.ts), with the bench's server flags. */
+const bundledArgs = (...extra: string[]) => [BUNDLED_CLI, ...serverArgs(...extra).slice(1)];
 
 export interface LatencyStats {
   n: number;
@@ -68,7 +72,7 @@ export async function benchHotPath(calls = 400, warmup = 50): Promise<HotPathRes
       }),
     ).join('\n'),
   );
-  const { client } = await connect(serverArgs('--allow-path', dir));
+  const { client } = await connect(bundledArgs('--allow-path', dir));
   try {
     await ok(client, 'submit_tuning_job', {
       tuning_type: 'supervised',
@@ -137,7 +141,7 @@ export async function benchFirstCall(runs = 5): Promise<FirstCallResult> {
   const first: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const { client } = await connect(serverArgs());
+    const { client } = await connect(bundledArgs());
     try {
       await client.listTools();
       const t1 = performance.now();

@@ -5,12 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VERSION } from '../src/version.js';
-import { coldStart, googleModulesAtToolsList } from './coldstart.js';
+import { coldStart, coldStartLines, googleModulesAtToolsList } from './coldstart.js';
 import { benchDatasetPrep } from './dataset-prep.js';
 import { benchFirstCall, benchHotPath, type LatencyStats } from './hot-path.js';
 import { benchHttpThroughput } from './http-throughput.js';
 import { benchPercentiles } from './percentiles.js';
 import { benchPredict } from './predict.js';
+import { benchRegistryScale, printRegistryScale } from './registry-scale.js';
+import { benchStatsScale, printStatsScale } from './stats-scale.js';
 import { toolListSize } from './toolsize.js';
 import { benchTraining } from './training.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
@@ -23,44 +25,8 @@ async function main(): Promise<void> {
 
   out('\n## 1. Cold start to a tools/list answer over stdio (spawn -> initialize -> tools/list)');
   const cold = await coldStart(7);
-  out(
-    table(
-      ['server', 'median', 'min', 'max', 'tools', 'runs'],
-      [
-        [
-          'vertex-mcp (serve --data-dir :memory:)',
-          ms(cold.vertex_mcp_median_ms),
-          ms(Math.min(...cold.vertex_mcp_ms)),
-          ms(Math.max(...cold.vertex_mcp_ms)),
-          cold.tools.vertex_mcp,
-          cold.runs,
-        ],
-        [
-          'baseline: @modelcontextprotocol/server-filesystem',
-          ms(cold.filesystem_median_ms),
-          ms(Math.min(...cold.filesystem_ms)),
-          ms(Math.max(...cold.filesystem_ms)),
-          cold.tools.filesystem,
-          cold.runs,
-        ],
-      ],
-    ),
-  );
-  out(
-    `ratio (median / baseline median): ${ratio(cold.ratio)} (target <= ${cold.target_ratio}x: ${verdict(cold.ratio <= cold.target_ratio)})`,
-  );
-
   const mods = await googleModulesAtToolsList();
-  out(
-    `google modules loaded at tools/list: ${mods.at_tools_list.length}${mods.at_tools_list.length ? ` (${mods.at_tools_list.join(', ')})` : ' ()'} ` +
-      `of ${mods.modules_at_tools_list} modules loaded`,
-  );
-  const pk = Object.entries(mods.after_first_call_packages)
-    .map(([p, n]) => `${p} ${n}`)
-    .join(', ');
-  out(
-    `control: google modules loaded after the first get_model call: ${mods.after_first_call.length} (${pk || 'none'})`,
-  );
+  for (const line of coldStartLines(cold, mods)) out(line);
 
   out('\n## 2. Size of the tools/list answer (all toolsets; output schemas included)');
   const size = await toolListSize();
@@ -173,6 +139,14 @@ async function main(): Promise<void> {
   );
   out(`ratio of p50s, predict / no-op tools/call (in memory): ${ratio(pr.ratio_p50_vs_unknown_tool)}`);
 
+  out('\n## 7. The registry at 1,000 versions: GetModel by alias and uploads vs 10 versions; list_models answers');
+  const rs = await benchRegistryScale();
+  printRegistryScale(rs, out);
+
+  out('\n## 8. get_endpoint_stats at 1M recorded predictions vs 10k');
+  const ss = await benchStatsScale();
+  printStatsScale(ss, out);
+
   const elapsed = (performance.now() - started) / 1000;
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -196,11 +170,13 @@ async function main(): Promise<void> {
     first_call: fc,
     http_throughput: ht,
     predict: pr,
+    registry_scale: rs,
+    stats_scale: ss,
   };
 
   const tr = benchTraining();
   out(
-    `\n## 7. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
+    `\n## 9. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
   );
   results.training = tr;
 
@@ -208,9 +184,9 @@ async function main(): Promise<void> {
   const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
   const heavy: Record<string, unknown> = {};
   if (all) {
-    out('\n## 8. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    out('\n## 10. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
-    out('\n## 9. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
+    out('\n## 11. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
     const pc = (await benchPercentiles()) as { per_size: Record<string, number>[]; ratio: number };
     heavy.percentiles = pc;
     out(
