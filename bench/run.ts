@@ -13,7 +13,7 @@ import { benchPercentiles } from './percentiles.js';
 import { benchPredict } from './predict.js';
 import { benchRegistryScale, printRegistryScale } from './registry-scale.js';
 import { benchStatsScale, printStatsScale } from './stats-scale.js';
-import { toolListSize } from './toolsize.js';
+import { formatToolSize, toolListSize } from './toolsize.js';
 import { benchTraining } from './training.js';
 import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
 
@@ -30,31 +30,7 @@ async function main(): Promise<void> {
 
   out('\n## 2. Size of the tools/list answer (all toolsets; output schemas included)');
   const size = await toolListSize();
-  out(
-    table(
-      ['tool', 'toolset', 'bytes', 'input schema', 'output schema'],
-      size.per_tool.map((t) => [t.name, t.toolset, t.bytes, t.input_schema_bytes, t.output_schema_bytes]),
-    ),
-  );
-  out('');
-  out(
-    table(
-      ['toolset', 'tools', 'bytes'],
-      [
-        ...size.per_toolset.map((s) => [
-          s.toolset,
-          s.tools,
-          s.tools ? `${s.bytes} (${kb(s.bytes)})` : '0 (not built yet)',
-        ]),
-        ['total: JSON.stringify(result.tools)', size.tool_count, `${size.tools_bytes} (${kb(size.tools_bytes)})`],
-        ['total: whole JSON-RPC response', size.tool_count, `${size.response_bytes} (${kb(size.response_bytes)})`],
-      ],
-    ),
-  );
-  out(
-    `budget: ${kb(size.budget_bytes)} for every toolset together — response uses ${((100 * size.response_bytes) / size.budget_bytes).toFixed(0)}% ` +
-      `(${verdict(size.response_bytes <= size.budget_bytes)}; ${(size.response_bytes / Math.max(1, size.tool_count)).toFixed(0)} bytes/tool)`,
-  );
+  out(formatToolSize(size));
 
   out('\n## 3. get_model and predict through MCP over stdio vs a no-op tool call, after warm-up');
   const hp = await benchHotPath(400, 50);

@@ -1,8 +1,25 @@
 // The catalogue's contract: selection rules, annotations, schema snapshots, sizes.
 import { readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { annotationsFor, catalogue, listEntry, selectTools, TOOLSETS } from '../src/tools/index.js';
+import type { z } from 'zod';
+import { catalogueToolSizes, MODEL_VISIBLE_BUDGET, TOTAL_BUDGET } from '../bench/toolsize.js';
+import { createServer } from '../src/server.js';
+import { annotationsFor, catalogue, listEntry, SHARED_PARAMS, selectTools, TOOLSETS } from '../src/tools/index.js';
 import { VERSION } from '../src/version.js';
+import { CONTAINER, startStack } from './helpers.js';
+
+/** The spec's defaults for the hints a tool leaves out (MCP ToolAnnotations). */
+const HINT_DEFAULTS = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true };
+const words = (s: string) =>
+  new Set(
+    s
+      .toLowerCase()
+      .split(/[^a-z0-9/]+/)
+      .filter((w) => w && !['a', 'an', 'the'].includes(w)),
+  );
 
 const names = (sel: Parameters<typeof selectTools>[1]) => selectTools(catalogue(), sel).map((t) => t.name);
 
@@ -13,38 +30,95 @@ describe('catalogue', () => {
     for (const t of all) {
       expect(t.name).toMatch(/^[a-z]+(_[a-z0-9]+)*$/); // verb_noun, or a bare verb (predict)
       expect(TOOLSETS).toContain(t.toolset);
-      expect(t.title.length).toBeGreaterThan(3);
+      expect(t.description.length, t.name).toBeGreaterThan(30);
+      // A title only where it adds words to the name (clients show the name otherwise).
+      if (t.title !== undefined) {
+        const name = words(t.name.replace(/_ab_/, '_a/b_'));
+        expect(
+          [...words(t.title)].some((w) => !name.has(w)),
+          `${t.name}: "${t.title}"`,
+        ).toBe(true);
+      }
     }
   });
 
-  it('describes every input field', () => {
+  it('describes every input field: in its schema, the tool description, its enum, or the instructions', () => {
     for (const t of catalogue()) {
-      const props = (listEntry(t).inputSchema.properties ?? {}) as Record<string, { description?: string }>;
+      const props = (listEntry(t).inputSchema.properties ?? {}) as Record<
+        string,
+        { description?: string; enum?: unknown[] }
+      >;
       expect(Object.keys(props)).toEqual(Object.keys(t.input));
-      for (const [field, schema] of Object.entries(props))
-        expect(schema.description, `${t.name}.${field}`).toBeTruthy();
+      for (const [field, schema] of Object.entries(props)) {
+        const described =
+          Boolean(schema.description) ||
+          (SHARED_PARAMS as readonly string[]).includes(field) ||
+          Array.isArray(schema.enum) ||
+          new RegExp(`\\b${field}\\b`).test(t.description);
+        expect(described, `${t.name}.${field}`).toBe(true);
+      }
     }
   });
 
-  it('derives annotations from kind', () => {
-    expect(annotationsFor('read')).toEqual({
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: true,
-    });
-    expect(annotationsFor('destructive')).toMatchObject({
-      readOnlyHint: false,
-      destructiveHint: true,
-      idempotentHint: false,
-    });
-    expect(annotationsFor('create')).toMatchObject({
-      readOnlyHint: false,
-      destructiveHint: false,
-      idempotentHint: false,
-    });
+  it('describes every shared parameter once, in the server instructions', async () => {
+    const backend = {
+      kind: 'emulator' as const,
+      endpoint: async (): Promise<never> => {
+        throw new Error('no emulator in this test');
+      },
+      project: 'p',
+      location: 'us-central1',
+    };
+    const mcp = createServer({ backend, alertIntervalSeconds: 0 });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'catalogue-test', version: '1' });
+    try {
+      await Promise.all([mcp.server.connect(b), client.connect(a)]);
+      const instructions = client.getInstructions() ?? '';
+      for (const p of SHARED_PARAMS) expect(instructions, p).toMatch(new RegExp(`\\b${p}\\b`));
+    } finally {
+      await client.close();
+      await mcp.close();
+    }
+  });
+
+  it('lists only the annotation hints that differ from the spec defaults; read them back in full', () => {
+    const full = (a: ToolAnnotations) => ({ ...HINT_DEFAULTS, ...a });
+    expect(annotationsFor('read')).toEqual({ readOnlyHint: true });
+    expect(annotationsFor('create')).toEqual({ destructiveHint: false });
+    expect(annotationsFor('update')).toEqual({ destructiveHint: false, idempotentHint: true });
+    expect(annotationsFor('destructive')).toEqual({});
+    expect(full(annotationsFor('read'))).toMatchObject({ readOnlyHint: true, openWorldHint: true });
+    expect(full(annotationsFor('create'))).toEqual({ ...HINT_DEFAULTS, destructiveHint: false });
+    expect(full(annotationsFor('update'))).toEqual({ ...HINT_DEFAULTS, destructiveHint: false, idempotentHint: true });
+    expect(full(annotationsFor('destructive'))).toEqual(HINT_DEFAULTS);
+    for (const t of catalogue()) {
+      const e = listEntry(t);
+      for (const [hint, value] of Object.entries(e.annotations ?? {}))
+        expect(value, `${t.name}.${hint}`).not.toBe(HINT_DEFAULTS[hint as keyof typeof HINT_DEFAULTS]);
+      // An empty annotations object says nothing either.
+      if (e.annotations) expect(Object.keys(e.annotations).length, t.name).toBeGreaterThan(0);
+    }
     const destructive = catalogue().filter((t) => t.kind === 'destructive');
     for (const t of destructive) expect(Object.keys(t.input)).toEqual(expect.arrayContaining(['dry_run', 'confirm']));
+  });
+
+  it('lists output schemas one level deep, admitting every result the full schema admits', () => {
+    for (const t of catalogue()) {
+      const out = listEntry(t).outputSchema as {
+        type: string;
+        required?: string[];
+        properties?: Record<string, object>;
+      };
+      expect(out.type).toBe('object');
+      const names = [...(out.required ?? []), ...Object.keys(out.properties ?? {})];
+      expect(names.sort(), t.name).toEqual(Object.keys(t.output).sort());
+      // Only fields the full schema refuses to miss are required (the server validates against it first).
+      for (const k of out.required ?? [])
+        expect((t.output[k] as z.ZodType).safeParse(undefined).success, `${t.name}.${k}`).toBe(false);
+      // One level: nothing nested.
+      for (const v of Object.values(out.properties ?? {})) expect(JSON.stringify(v)).not.toMatch(/properties|items/);
+    }
   });
 
   it('filters by toolset, tool and exclusion; read-only wins', () => {
@@ -96,13 +170,57 @@ describe('catalogue', () => {
     }
   });
 
-  it('keeps every tools/list entry lean (the whole answer is a bench figure against SPEC 9)', () => {
-    for (const t of catalogue()) expect(JSON.stringify(listEntry(t)).length, t.name).toBeLessThan(3_500);
+  it('keeps tools/list within its budget (SPEC 9): model-visible part and whole answer', () => {
+    // Sizes, not timings: name + description + input schema at most 520 bytes a tool on average;
+    // the whole answer (every toolset, output schemas and annotations included) under 24 KB.
+    const r = catalogueToolSizes();
+    expect(r.tool_count).toBe(catalogue().length);
+    expect(r.model_visible.avg_bytes).toBeLessThanOrEqual(MODEL_VISIBLE_BUDGET);
+    expect(r.response_bytes).toBeLessThan(TOTAL_BUDGET);
+    for (const t of r.per_tool) expect(t.bytes, t.name).toBeLessThan(2_600);
   });
 
   it('reports the package version', () => {
     expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
+});
+
+describe('listed output schemas', () => {
+  it('admit real results: a client that listed the tools validates every structuredContent against them', async () => {
+    const s = await startStack();
+    try {
+      await s.client.listTools(); // the client keeps a validator per listed output schema
+      await s.ok('upload_model', { name: 'listed', version: '1.0.0', serving_container_uri: CONTAINER });
+      await s.ok('upload_model', { name: 'listed', version: '1.1.0', serving_container_uri: CONTAINER });
+      await s.ok('get_model', { name: 'listed', version: '1.0.0' });
+      await s.ok('list_models', { name: 'listed' });
+      await s.ok('update_model_metrics', { name: 'listed', version: '1.1.0', performance_metrics: { accuracy: 0.9 } });
+      await s.ok('compare_model_versions', { name: 'listed', version_a: '1.0.0', version_b: '1.1.0' });
+      await s.ok('promote_model', { name: 'listed', version: '1.0.0' });
+      await s.ok('check_model', { name: 'listed' });
+      await s.ok('delete_model', { name: 'listed', version: '1.1.0', dry_run: true });
+      await s.ok('create_endpoint', { display_name: 'listed-ep' });
+      await s.ok('list_endpoints');
+      await s.ok('get_endpoint_stats', { endpoint: 'listed-ep' });
+      await s.ok('get_metrics', { endpoint: 'listed-ep', kind: 'quality' });
+      await s.ok('set_alert_rule', {
+        name: 'r',
+        endpoint: 'listed-ep',
+        metric: 'error_rate',
+        comparison: 'gt',
+        threshold: 0.1,
+      });
+      await s.ok('list_alert_rules');
+      await s.ok('check_alerts');
+      await s.ok('delete_alert_rule', { name: 'r', dry_run: true });
+      await s.ok('delete_endpoint', { endpoint: 'listed-ep', dry_run: true });
+      await s.ok('list_base_models');
+      await s.ok('list_tuning_jobs');
+      await s.ok('list_ab_tests');
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });
 
 describe('README', () => {

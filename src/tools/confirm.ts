@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { VertexMcpError } from '../lib/errors.js';
 import type { ToolContext } from './define.js';
 
+/** Shared parameters, described once in the server instructions (not in every tool's schema). */
 export const safetyInput = {
-  dry_run: z.boolean().default(false).describe('Return the plan without changing anything'),
-  confirm: z.boolean().default(false).describe('Required (true) to carry out this destructive change'),
+  dry_run: z.boolean().default(false),
+  confirm: z.boolean().default(false),
 };
 
 /** Resolves true to proceed, false for a dry run; throws CONFIRMATION_REQUIRED otherwise. */

@@ -5,21 +5,15 @@ import { progressOf } from './progress.js';
 
 export const prepareDataset = defineTool({
   name: 'prepare_dataset',
-  title: 'Prepare tuning dataset',
   description:
-    'Convert an SE-Darwin evolution archive or HALO routing-decision log into tuning JSONL (train/validation split, de-duplicated) with a stats report. Streams; reports progress. Each run publishes a new generation directory under output plus output/manifest.json (files, sizes, SHA-256), written last: readers see the old dataset or the new one whole. An output that already holds a dataset needs overwrite: true.',
+    'Turn an SE-Darwin archive or HALO routing log into de-duplicated tuning JSONL split by validation_fraction and seed, streaming with progress; publishes a new generation under output atomically. Returns URIs, counts, drops.',
   toolset: 'tuning',
   kind: 'create',
   input: {
-    source: z
-      .enum(['se_darwin', 'halo_routing'])
-      .describe('se_darwin (archive of trajectories) or halo_routing (decision log)'),
-    input: z.string().min(1).max(4096).describe('Directory, file or gs:// prefix to read'),
-    output: z
-      .string()
-      .min(1)
-      .describe('Directory (plain absolute or relative path) or gs:// prefix; receives gen-*/ and manifest.json'),
-    format: z.enum(['gemini', 'prompt_completion']).default('gemini').describe('Output format'),
+    source: z.enum(['se_darwin', 'halo_routing']),
+    input: z.string().min(1).max(4096).describe('Directory, file or gs:// prefix'),
+    output: z.string().min(1).describe('Directory or gs:// prefix'),
+    format: z.enum(['gemini', 'prompt_completion']).default('gemini'),
     quality_threshold: z.number().min(0).max(1).default(0.8).describe('se_darwin: keep quality_score >= this'),
     min_success_rate: z
       .number()
@@ -27,13 +21,10 @@ export const prepareDataset = defineTool({
       .max(1)
       .default(0.6)
       .describe('halo_routing: keep (task, agent) with success rate >= this'),
-    preference_pairs: z.boolean().default(false).describe('halo_routing: also write preferences.jsonl for rlhf'),
-    validation_fraction: z.number().min(0).max(0.5).default(0.1).describe('Share held out for validation'),
-    seed: z.number().int().min(0).default(0).describe('Seed of the split'),
-    overwrite: z
-      .boolean()
-      .default(false)
-      .describe('Replace the dataset already published at output (refused without it)'),
+    preference_pairs: z.boolean().default(false).describe('halo_routing: also preferences.jsonl (rlhf)'),
+    validation_fraction: z.number().min(0).max(0.5).default(0.1),
+    seed: z.number().int().min(0).default(0),
+    overwrite: z.boolean().default(false),
   },
   output: {
     train_uri: z.string(),

@@ -13,18 +13,67 @@ export type Toolset = (typeof TOOLSETS)[number];
 
 /**
  * read: no side effects. create: adds resources. update: changes existing ones without losing
- * data. destructive: deletes or moves traffic; needs `confirm` and supports `dry_run`.
+ * data (retry-safe). destructive: deletes or moves traffic; needs `confirm` and supports `dry_run`.
  */
 export type ToolKind = 'read' | 'create' | 'update' | 'destructive';
 
+/**
+ * The MCP annotations of a kind, only the hints that differ from the spec's defaults
+ * (readOnlyHint false, destructiveHint true, idempotentHint false, openWorldHint true); a client
+ * reads an absent hint as its default, so the meaning is the full set's:
+ * read        readOnlyHint true (destructive/idempotent are meaningless for a read)
+ * create      destructiveHint false (additive), not idempotent
+ * update      destructiveHint false, idempotentHint true
+ * destructive every default: may destroy, not idempotent
+ * openWorldHint stays at its default (true): every tool reaches Vertex AI or its emulator.
+ */
 export function annotationsFor(kind: ToolKind): ToolAnnotations {
-  return {
-    readOnlyHint: kind === 'read',
-    destructiveHint: kind === 'destructive',
-    idempotentHint: kind === 'read' || kind === 'update',
-    // Every tool reaches Vertex AI (or its emulator), a system outside this server.
-    openWorldHint: true,
-  };
+  switch (kind) {
+    case 'read':
+      return { readOnlyHint: true };
+    case 'create':
+      return { destructiveHint: false };
+    case 'update':
+      return { destructiveHint: false, idempotentHint: true };
+    case 'destructive':
+      return {};
+  }
+}
+
+/**
+ * Parameters described once, in the server instructions (src/server.ts), and listed without a
+ * description where they mean what the instructions say. A tool where one means more (an alert
+ * rule's name, a version whose absence widens a delete) says so in its description or schema.
+ */
+export const SHARED_PARAMS = [
+  'name',
+  'version',
+  'endpoint',
+  'job',
+  'test',
+  'dry_run',
+  'confirm',
+  'wait',
+  'wait_seconds',
+  'overwrite',
+] as const;
+
+/** A schema without its description (a shared parameter): same type and checks. */
+export function undescribed<T extends z.ZodType>(schema: T): T {
+  return schema.describe(undefined as unknown as string) as T; // describe(undefined) clears it
+}
+
+/**
+ * A shape with some fields' descriptions replaced; null removes a description (a shared parameter).
+ * Types, checks and defaults are unchanged: for shapes the library defines with longer texts.
+ */
+export function redescribe<S extends z.ZodRawShape>(shape: S, texts: { [K in keyof S]?: string | null }): S {
+  const out: Record<string, unknown> = { ...shape };
+  for (const [k, text] of Object.entries(texts) as [string, string | null][]) {
+    const field = shape[k] as unknown as z.ZodType;
+    out[k] = text === null ? undescribed(field) : field.describe(text);
+  }
+  return out as unknown as S;
 }
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -43,7 +92,9 @@ export interface ToolResult<O> {
 
 export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
-  title: string;
+  /** Only where it adds words to the name (clients show the name otherwise). */
+  title?: string;
+  /** What it does and what it returns; shared parameters are described in the server instructions. */
   description: string;
   toolset: Toolset;
   kind: ToolKind;

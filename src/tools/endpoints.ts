@@ -10,12 +10,13 @@ import {
   MAX_REQUEST_BYTES,
 } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './define.js';
+import { defineTool, redescribe } from './define.js';
 import { progressOf } from './progress.js';
 
-const endpoint = z.string().min(1).max(256).describe('Endpoint ID or display name');
-const modelName = z.string().min(1).max(128).describe('Registry model name');
-const version = z.string().min(1).max(128).describe('Semver, e.g. "1.1.0"');
+// Shared parameters (described in the server instructions): no description of their own.
+const endpoint = z.string().min(1).max(256);
+const modelName = z.string().min(1).max(128);
+const version = z.string().min(1).max(128);
 const split = z
   .record(z.string().min(1).max(256), z.number().int().min(0).max(100))
   .refine((o) => Object.keys(o).length <= MAX_SPLIT_ENTRIES, {
@@ -28,15 +29,20 @@ const splitText = (e: Endpoint) =>
 
 export const createEndpoint = defineTool({
   name: 'create_endpoint',
-  title: 'Create endpoint',
   description:
-    'Create an endpoint with deployment defaults (machine, accelerator, autoscaling replicas and target utilization).',
+    'Create an endpoint display_name with defaults for its deployments (machine_type, accelerators, min_replicas, max_replicas). Returns it.',
   toolset: 'endpoints',
   kind: 'create',
   input: {
-    display_name: z.string().min(1).max(128).describe('Endpoint name'),
-    dedicated: z.boolean().default(false).describe('Dedicated endpoint'),
-    ...EndpointDefaultsInput,
+    display_name: z.string().min(1).max(128),
+    dedicated: z.boolean().default(false).describe('A Vertex dedicated endpoint'),
+    ...redescribe(EndpointDefaultsInput, {
+      machine_type: null,
+      accelerator_count: 'Per replica',
+      min_replicas: null,
+      max_replicas: null,
+      target_utilization: 'Autoscaling target, % duty cycle',
+    }),
   },
   output: EndpointRecord.shape,
   async handler(args, { lib }) {
@@ -47,7 +53,6 @@ export const createEndpoint = defineTool({
 
 export const listEndpoints = defineTool({
   name: 'list_endpoints',
-  title: 'List endpoints',
   description: 'Endpoints with what each serves and its traffic split.',
   toolset: 'endpoints',
   kind: 'read',
@@ -65,25 +70,18 @@ export const listEndpoints = defineTool({
 
 export const deployModel = defineTool({
   name: 'deploy_model',
-  title: 'Deploy model version',
   description:
-    'Deploy a registry version to an endpoint. traffic_percentage p moves p% to it and rescales the others; the first model takes 100%. Idempotent: a version already deployed there is returned as it is (no second copy, no traffic moved; use set_traffic_split to change its share). Waits for the deployment within the time budget, else returns the operation.',
+    "Deploy a registry version to an endpoint, moving traffic_percentage (default 0; first model 100) to it pro rata; if already there, nothing changes (see set_traffic_split). machine_type, min_replicas, max_replicas: the endpoint's by default. Returns the endpoint, or the running operation.",
   toolset: 'endpoints',
   kind: 'update',
   input: {
     endpoint,
     name: modelName,
     version,
-    traffic_percentage: z
-      .number()
-      .int()
-      .min(0)
-      .max(100)
-      .optional()
-      .describe('Share of traffic for this version (default 0; the first model of an endpoint takes 100)'),
-    machine_type: z.string().min(1).max(64).optional().describe('Overrides the endpoint default'),
-    min_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional().describe('Overrides the endpoint default'),
-    max_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional().describe('Overrides the endpoint default'),
+    traffic_percentage: z.number().int().min(0).max(100).optional(),
+    machine_type: z.string().min(1).max(64).optional(),
+    min_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional(),
+    max_replicas: z.number().int().min(1).max(MAX_REPLICAS).optional(),
   },
   output: {
     deployed_model_id: z.string().nullable(),
@@ -106,9 +104,8 @@ export const deployModel = defineTool({
 
 export const predict = defineTool({
   name: 'predict',
-  title: 'Predict',
   description:
-    'Online prediction on an endpoint. The traffic split picks one version per request (not per instance), and stats and A/B tests count requests. Instances: strings or {"text": ...}. Limit 1.5 MB per request.',
+    'Online prediction: the traffic split picks one version per request (stats and A/B tests count requests). Returns predictions, the serving version, prediction_ids for record_feedback.',
   toolset: 'endpoints',
   kind: 'create', // records a prediction and costs serving time: not read-only
   input: {
@@ -118,7 +115,7 @@ export const predict = defineTool({
       .array(z.union([z.string().max(2 * MAX_REQUEST_BYTES), z.record(z.string().max(256), z.unknown())]))
       .min(1)
       .max(100)
-      .describe('1-100 instances; objects nest at most 32 levels'),
+      .describe('1-100 strings or {"text": ...}; 1.5 MB in all'),
     parameters: z.record(z.string().max(256), z.unknown()).optional().describe('Model parameters'),
   },
   output: {
@@ -140,14 +137,12 @@ export const predict = defineTool({
 
 export const setTrafficSplit = defineTool({
   name: 'set_traffic_split',
-  title: 'Set traffic split',
-  description:
-    'Set an endpoint\'s traffic split by version ("1.1.0") or deployed-model id; must sum to 100. Moves production traffic: needs confirm; dry_run shows before and after.',
+  description: "Set an endpoint's traffic split. Returns it before and after.",
   toolset: 'endpoints',
   kind: 'destructive',
   input: {
     endpoint,
-    traffic_split: split.describe('version -> percent, e.g. {"1.0.0": 80, "1.1.0": 20}'),
+    traffic_split: split.describe('Percent by version or deployed-model ID, sum 100: {"1.0.0": 80, "1.1.0": 20}'),
     ...safetyInput,
   },
   output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
@@ -170,16 +165,15 @@ export const setTrafficSplit = defineTool({
 
 export const undeployModel = defineTool({
   name: 'undeploy_model',
-  title: 'Undeploy model version',
   description:
-    'Remove a version from an endpoint. Its traffic goes to the others in proportion, or per traffic_split. Needs confirm; dry_run shows the split before and after.',
+    'Remove a version from an endpoint; its traffic goes to the others pro rata, or per traffic_split (of those staying). Returns the split before and after.',
   toolset: 'endpoints',
   kind: 'destructive',
   input: {
     endpoint,
     name: modelName,
     version,
-    traffic_split: split.optional().describe('Split for the versions that stay'),
+    traffic_split: split.optional(),
     ...safetyInput,
   },
   output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
@@ -208,12 +202,11 @@ export const undeployModel = defineTool({
 
 export const deleteEndpoint = defineTool({
   name: 'delete_endpoint',
-  title: 'Delete endpoint',
   description:
-    'Delete an endpoint. Refused while versions are deployed unless force (which undeploys them first). Needs confirm; dry_run shows what would go.',
+    'Delete an endpoint; refused while versions are deployed, unless force (undeploys them). Returns what is undeployed.',
   toolset: 'endpoints',
   kind: 'destructive',
-  input: { endpoint, force: z.boolean().default(false).describe('Undeploy deployed versions first'), ...safetyInput },
+  input: { endpoint, force: z.boolean().default(false), ...safetyInput },
   output: { deleted: z.boolean(), endpoint: z.string(), undeploys: z.array(z.string()) },
   async handler(args, ctx) {
     const e = await ctx.lib.endpoints.getEndpoint(args.endpoint);
@@ -246,14 +239,13 @@ export const deleteEndpoint = defineTool({
 
 export const getEndpointStats = defineTool({
   name: 'get_endpoint_stats',
-  title: 'Get endpoint stats',
   description:
-    'Per deployed version: traffic share, requests and predictions (instances), failed requests, p50/p95/p99 request latency, replicas, firing alerts; measured over the window.',
+    'Per deployed version and in total, over window_seconds: traffic share, requests, predictions, failures, p50/p95/p99 latency (ms), replicas; alerts.',
   toolset: 'endpoints',
   kind: 'read',
   input: {
     endpoint,
-    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Look-back window'),
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300),
   },
   output: {
     endpoint: z.string(),

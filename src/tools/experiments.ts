@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { ACTIONS, StartAbTestInput, TEST_STATES, type TestReport, VERDICTS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './define.js';
+import { defineTool, redescribe } from './define.js';
 
-const test = z.string().max(63).describe('A/B test id (its name)');
+// Shared parameter (described in the server instructions): no description of its own.
+const test = z.string().max(63);
 const pair = z.tuple([z.number(), z.number()]);
 const interval = pair.nullable();
 const split = z.record(z.string(), z.number());
@@ -135,12 +136,21 @@ const headline = (r: TestReport) =>
 
 export const startAbTest = defineTool({
   name: 'start_ab_test',
-  title: 'Start A/B test',
   description:
-    'Start an A/B test of treatment against control (versions of model) on an endpoint: deploys the treatment if needed, sets the split, freezes the plan with the sample size from a power analysis. Moving serving traffic needs confirm.',
+    'Start an A/B test of treatment vs control (versions of model) on an endpoint: deploys the treatment if needed, sets the split, freezes the plan (sample per arm from a power analysis). Returns splits, sample size, report.',
   toolset: 'experiments',
   kind: 'destructive',
-  input: { ...StartAbTestInput, ...safetyInput },
+  input: {
+    ...redescribe(StartAbTestInput, {
+      endpoint: null,
+      name: null,
+      model: null,
+      control: null,
+      treatment: null,
+      power: null,
+    }),
+    ...safetyInput,
+  },
   output: {
     started: z.boolean(),
     test: z.string(),
@@ -181,9 +191,8 @@ export const startAbTest = defineTool({
 
 export const getAbTest = defineTool({
   name: 'get_ab_test',
-  title: 'Get A/B test',
   description:
-    'Live results of an A/B test: per-arm estimates with intervals, the effect (Welch and always-valid intervals), SRM, guardrails, progress and the verdict with its numbers. Valid to read after every request.',
+    'Live A/B test results, valid at any time: per-arm estimates, effect with Welch and always-valid intervals, SRM, guardrails, progress, verdict with its numbers.',
   toolset: 'experiments',
   kind: 'read',
   input: { test },
@@ -196,11 +205,10 @@ export const getAbTest = defineTool({
 
 export const listAbTests = defineTool({
   name: 'list_ab_tests',
-  title: 'List A/B tests',
-  description: 'A/B tests (running and concluded) with their versions, state and last verdict.',
+  description: 'A/B tests (running and concluded): versions, state, last verdict.',
   toolset: 'experiments',
   kind: 'read',
-  input: { state: z.enum(TEST_STATES).optional().describe('Only tests in this state') },
+  input: { state: z.enum(TEST_STATES).optional() },
   output: {
     tests: z.array(
       z.object({
@@ -243,17 +251,16 @@ export const listAbTests = defineTool({
 
 export const concludeAbTest = defineTool({
   name: 'conclude_ab_test',
-  title: 'Conclude A/B test',
   description:
-    'End an A/B test. action auto follows the verdict; ship gives the treatment 100% and promotes it to production with the test as evidence; rollback sends the treatment to 0%; abandon stops counting and changes nothing. Shipping against the verdict needs force and a reason.',
+    'End an A/B test by action: ship (treatment to 100%, promoted to production), rollback (treatment to 0%), abandon (no change) or auto (per verdict); undeploy also removes the loser. Against the verdict: force and a reason. Returns plan, final report.',
   toolset: 'experiments',
   kind: 'destructive',
   input: {
     test,
-    action: z.enum(ACTIONS).default('auto').describe('auto|ship|rollback|abandon'),
-    force: z.boolean().default(false).describe('Ship against the verdict'),
-    reason: z.string().max(500).optional().describe('Why (required with force)'),
-    undeploy: z.boolean().default(false).describe('Undeploy the losing version afterwards'),
+    action: z.enum(ACTIONS).default('auto'),
+    force: z.boolean().default(false),
+    reason: z.string().max(500).optional(),
+    undeploy: z.boolean().default(false),
     ...safetyInput,
   },
   output: {

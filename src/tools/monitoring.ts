@@ -4,7 +4,8 @@ import { ALERT_METRICS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
 
-const endpoint = z.string().min(1).max(1024).describe('Endpoint ID or display name');
+// Shared parameter (described in the server instructions): no description of its own.
+const endpoint = z.string().min(1).max(1024);
 const METRICS = Object.keys(ALERT_METRICS) as [keyof typeof ALERT_METRICS, ...(keyof typeof ALERT_METRICS)[]];
 const rule = z.object({
   name: z.string(),
@@ -35,15 +36,14 @@ const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n
 
 export const getMetrics = defineTool({
   name: 'get_metrics',
-  title: 'Get endpoint metrics',
   description:
-    'Measured performance (requests, errors, p50/p95/p99 per version), cost (price table x replica-hours, per request) or quality (feedback accuracy, drift) of an endpoint. Unmeasured numbers are null with a reason.',
+    "An endpoint's measured performance (requests, errors, p50/p95/p99 per version), cost (price table x replica-hours, per request) or quality (feedback accuracy, drift) over window_seconds; unmeasured: null with a reason.",
   toolset: 'monitoring',
   kind: 'read',
   input: {
     endpoint,
-    kind: z.enum(['performance', 'cost', 'quality']).describe('Which metrics'),
-    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Look-back window'),
+    kind: z.enum(['performance', 'cost', 'quality']),
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300),
   },
   output: {
     kind: z.string(),
@@ -100,18 +100,17 @@ export const getMetrics = defineTool({
 
 export const recordFeedback = defineTool({
   name: 'record_feedback',
-  title: 'Record feedback',
   description:
-    'Feedback on a served prediction (prediction_id from predict) or on an input: correct, a score, or the expected output.',
+    'Feedback on a prediction (prediction_id from predict) or on an input (endpoint, input): correct, score or expected_output. Returns the stored record.',
   toolset: 'monitoring',
   kind: 'create',
   input: {
-    prediction_id: z.string().max(100).optional().describe('From predict'),
-    endpoint: z.string().max(1024).optional().describe('Needed without prediction_id'),
-    input: z.string().max(20_000).optional().describe('The input, without prediction_id'),
-    expected_output: z.string().max(20_000).optional().describe('What it should have answered'),
-    correct: z.boolean().optional().describe('Was it right'),
-    score: z.number().optional().describe('A quality score'),
+    prediction_id: z.string().max(100).optional(),
+    endpoint: z.string().max(1024).optional(),
+    input: z.string().max(20_000).optional(),
+    expected_output: z.string().max(20_000).optional(),
+    correct: z.boolean().optional(),
+    score: z.number().optional(),
   },
   output: {
     id: z.number(),
@@ -133,19 +132,18 @@ export const recordFeedback = defineTool({
 
 export const setAlertRule = defineTool({
   name: 'set_alert_rule',
-  title: 'Set alert rule',
   description:
-    'Create or replace an alert rule on an endpoint metric; evaluated on demand (check_alerts) and in the background.',
+    'Create or replace an alert rule: fires when the endpoint-wide metric <comparison> threshold over window_seconds (checked by check_alerts and in the background). Returns it.',
   toolset: 'monitoring',
   kind: 'update',
   input: {
-    name: z.string().min(1).max(100).describe('Rule name'),
+    name: z.string().min(1).max(100),
     endpoint,
-    metric: z.enum(METRICS).describe('Metric to watch'),
-    comparison: z.enum(['gt', 'ge', 'lt', 'le', 'eq']).describe('Fires when metric <comparison> threshold'),
-    threshold: z.number().describe('Threshold'),
-    window_seconds: z.number().int().min(60).max(2_592_000).default(300).describe('Measurement window'),
-    severity: z.enum(['info', 'warning', 'critical']).default('warning').describe('Severity'),
+    metric: z.enum(METRICS),
+    comparison: z.enum(['gt', 'ge', 'lt', 'le', 'eq']),
+    threshold: z.number().describe("In the metric's unit; rates 0-1"),
+    window_seconds: z.number().int().min(60).max(2_592_000).default(300),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
   },
   output: rule.shape,
   async handler(args, { lib }) {
@@ -160,8 +158,7 @@ export const setAlertRule = defineTool({
 
 export const listAlertRules = defineTool({
   name: 'list_alert_rules',
-  title: 'List alert rules',
-  description: 'Alert rules with their current state (firing since when, last value).',
+  description: 'Alert rules (of one endpoint, or all) and their state: firing since, last value.',
   toolset: 'monitoring',
   kind: 'read',
   input: { endpoint: endpoint.optional() },
@@ -178,11 +175,10 @@ export const listAlertRules = defineTool({
 
 export const deleteAlertRule = defineTool({
   name: 'delete_alert_rule',
-  title: 'Delete alert rule',
-  description: 'Delete an alert rule by name. Needs confirm; dry_run shows it.',
+  description: 'Delete an alert rule. Returns it.',
   toolset: 'monitoring',
   kind: 'destructive',
-  input: { name: z.string().min(1).max(100).describe('Rule name'), ...safetyInput },
+  input: { name: z.string().min(1).max(100), ...safetyInput },
   output: { deleted: z.boolean(), rule },
   async handler(args, ctx) {
     const r = toRule(ctx.lib.monitoring.ledger.getRule(args.name));
@@ -195,8 +191,7 @@ export const deleteAlertRule = defineTool({
 
 export const checkAlerts = defineTool({
   name: 'check_alerts',
-  title: 'Check alerts',
-  description: 'Evaluate every alert rule now: which fire, the measured value, since when.',
+  description: 'Evaluate every alert rule now. Returns which fire, the value, since when.',
   toolset: 'monitoring',
   kind: 'read',
   input: {},
@@ -232,16 +227,15 @@ export const checkAlerts = defineTool({
 
 export const exportDashboard = defineTool({
   name: 'export_grafana_dashboard',
-  title: 'Export Grafana dashboard',
   description:
-    'Write an importable Grafana dashboard (Cloud Monitoring or Prometheus data source) to a file inside the allowed roots (never the data directory) or gs://. An existing file needs overwrite: true.',
+    'Write an importable Grafana dashboard (one endpoint, or all) to path, in the allowed roots (not the data directory) or gs://. Returns path, panels, bytes, SHA-256.',
   toolset: 'monitoring',
   kind: 'create',
   input: {
-    datasource: z.enum(['prometheus', 'cloud-monitoring']).describe('Grafana data source'),
-    path: z.string().min(1).max(4096).describe('Output file: a plain absolute or relative path, or gs://bucket/object'),
+    datasource: z.enum(['prometheus', 'cloud-monitoring']),
+    path: z.string().min(1).max(4096),
     endpoint: endpoint.optional(),
-    overwrite: z.boolean().default(false).describe('Replace the file if it exists (refused without it)'),
+    overwrite: z.boolean().default(false),
   },
   output: { path: z.string(), panels: z.number(), queries: z.number(), bytes: z.number(), sha256: z.string() },
   async handler(args, { lib }) {

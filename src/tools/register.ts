@@ -8,75 +8,140 @@ import { toVertexMcpError, VertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
 import { annotationsFor, type Extra, type ToolDef } from './define.js';
 
-/**
- * Drops what carries no meaning for a client ($schema, `propertyNames: string`, closed-object
- * markers on outputs), to keep the whole tools/list answer within its size budget (SPEC 9).
- */
-function compact(schema: unknown, output: boolean): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => compact(s, output));
-  if (!schema || typeof schema !== 'object') return schema;
-  const src = schema as Record<string, unknown>;
-  // anyOf [X, null] -> X with null allowed: the same meaning in a third of the bytes.
-  const any = src.anyOf as Record<string, unknown>[] | undefined;
-  if (any?.length === 2 && any.some((a) => a.type === 'null') && Object.keys(src).length === 1) {
-    const other = compact(
-      any.find((a) => a.type !== 'null'),
-      output,
-    ) as Record<string, unknown>;
-    const t = other.type;
-    return {
-      ...other,
-      ...(typeof t === 'string' ? { type: [t, 'null'] } : {}),
-      ...(Array.isArray(other.enum) ? { enum: [...other.enum, null] } : {}),
-    };
+type Schema = Record<string, unknown>;
+
+/** A default that says nothing an agent would not assume (the instructions say so once). */
+const trivialDefault = (v: unknown) =>
+  v === false ||
+  v === null ||
+  v === '' ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+
+const jsonType = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+
+/** The JSON types a schema admits, 'integer' folded into 'number'; undefined when it admits anything. */
+function typesOf(s: Schema): string[] | undefined {
+  let types: string[] | undefined;
+  if (s.const !== undefined) types = [jsonType(s.const)];
+  else if (Array.isArray(s.enum)) types = s.enum.map(jsonType);
+  else if (typeof s.type === 'string') types = [s.type];
+  else if (Array.isArray(s.type)) types = s.type as string[];
+  else {
+    const alts = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
+    if (!alts) return undefined;
+    const each = alts.map(typesOf);
+    if (each.some((t) => t === undefined)) return undefined;
+    types = each.flat() as string[];
   }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(src)) {
-    if (k === '$schema' || k === 'propertyNames') continue;
-    // Outputs: clients read them; closed-object markers and required lists only add bytes.
-    if (output && ((k === 'additionalProperties' && v === false) || k === 'required')) continue;
-    out[k] = compact(v, output);
+  const set = new Set(types.map((t) => (t === 'integer' && types?.includes('number') ? 'number' : t)));
+  return [...set];
+}
+
+/** Sizes of strings and lists: limits against abuse, enforced by the server with a clear message. */
+const SIZE_BOUNDS = new Set(['minLength', 'maxLength', 'minItems', 'maxItems']);
+
+/**
+ * An input schema as listed: the same fields, types, enums, numeric ranges, patterns, defaults and
+ * required lists, without what carries no meaning for an agent: $schema, `propertyNames: string`,
+ * string and list sizes (where one matters, the description says it), trivial defaults (false,
+ * empty; the instructions say so once), `anyOf` of consts (an enum) and `anyOf [X, null]` (X
+ * admitting null).
+ */
+function compactInput(schema: Schema): Schema {
+  const any = (schema.anyOf as Schema[] | undefined)?.map(compactInput);
+  if (any) {
+    const { anyOf: _, ...rest } = schema;
+    // anyOf of bare types: one type list.
+    if (any.every((a) => Object.keys(a).length === 1 && typeof a.type === 'string')) {
+      return compactInput({ ...rest, type: any.map((a) => a.type) });
+    }
+    // anyOf of consts of one type: an enum.
+    const declared = new Set(any.map((a) => a.type));
+    if (any.every((a) => a.const !== undefined) && declared.size === 1) {
+      const [type] = declared;
+      return compactInput({ ...rest, ...(type ? { type } : {}), enum: any.map((a) => a.const) });
+    }
+    // anyOf [X, null]: X with null allowed, in a third of the bytes.
+    if (any.length === 2 && any.some((a) => a.type === 'null')) {
+      const other = any.find((a) => a.type !== 'null') as Schema;
+      const t = other.type;
+      return compactInput({
+        ...other,
+        ...rest,
+        ...(typeof t === 'string' ? { type: [t, 'null'] } : {}),
+        ...(Array.isArray(other.enum) ? { enum: [...other.enum, null] } : {}),
+      });
+    }
+  }
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === '$schema' || k === 'propertyNames' || SIZE_BOUNDS.has(k)) continue;
+    // zod's bounds of a safe integer: any integer an agent would send.
+    if ((k === 'minimum' || k === 'maximum') && Math.abs(v as number) === Number.MAX_SAFE_INTEGER) continue;
+    // Trivial defaults; values that may be anything ({} or true) and an empty property list say nothing.
+    if ((k === 'default' || k === 'properties') && trivialDefault(v)) continue;
+    if (k === 'additionalProperties' && (v === true || (trivialDefault(v) && v !== false))) continue;
+    if (k === 'properties') {
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([f, s]) => [f, compactInput(s)]));
+    } else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object' && !Array.isArray(v)) {
+      out[k] = compactInput(v as Schema);
+    } else if ((k === 'items' || k === 'anyOf' || k === 'oneOf' || k === 'allOf') && Array.isArray(v)) {
+      out[k] = (v as Schema[]).map(compactInput);
+    } else {
+      out[k] = v;
+    }
   }
   return out;
 }
 
 /**
- * Output schemas are listed one level deep: the top-level fields with their types; nested
- * objects and arrays of objects by type only (arrays of primitives keep their item type). The
- * server still validates every result against the full zod schema; this keeps the listing
- * within its size budget.
+ * How output schemas are listed, one level deep (the server validates every result against the
+ * full zod schema; a client validates against the listed one, which must admit every real result):
+ * - 'required' (listed): the top-level field names as a `required` list, the fields a result always
+ *   has (any field that may be absent goes in `properties` instead). The cheapest form.
+ * - 'names': the same names as `properties`, each `{}` (+~0.7 KB over the catalogue).
+ * - 'types': `properties` with each field's JSON type, none where it may be null or anything
+ *   (+~3.0 KB: the whole answer would be over its SPEC 9 budget).
  */
-function shallow(schema: Record<string, unknown>, depth = 0): Record<string, unknown> {
-  const { properties, items, ...rest } = schema as {
-    properties?: Record<string, Record<string, unknown>>;
-    items?: Record<string, unknown>;
-    type?: unknown;
+export type OutputForm = 'required' | 'names' | 'types';
+export const OUTPUT_FORM: OutputForm = 'required';
+
+function compactOutput(schema: Schema, shape: z.ZodRawShape, form: OutputForm = OUTPUT_FORM): Schema {
+  const props = (schema.properties ?? {}) as Record<string, Schema>;
+  const names = Object.keys(props);
+  // A field the full schema accepts undefined for may be absent from a result.
+  const mayBeAbsent = (k: string) => !shape[k] || (shape[k] as z.ZodType).safeParse(undefined).success;
+  const field = (k: string) => {
+    const t = form === 'types' ? typesOf(props[k] as Schema) : undefined;
+    return [k, t?.length === 1 ? { type: t[0] } : {}];
   };
-  const isObject = rest.type === 'object' || (Array.isArray(rest.type) && rest.type.includes('object'));
-  if (depth >= 1 && (isObject || items)) {
-    const primitiveItems = items && !items.properties && !items.items ? { items } : {};
-    return { ...rest, ...primitiveItems };
-  }
+  if (form !== 'required') return { type: 'object', properties: Object.fromEntries(names.map(field)) };
+  const always = names.filter((k) => !mayBeAbsent(k));
+  const sometimes = names.filter(mayBeAbsent);
   return {
-    ...rest,
-    ...(properties
-      ? { properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, shallow(v, depth + 1)])) }
-      : {}),
-    ...(items ? { items: shallow(items, depth + 1) } : {}),
+    type: 'object',
+    ...(always.length ? { required: always } : {}),
+    ...(sometimes.length ? { properties: Object.fromEntries(sometimes.map(field)) } : {}),
   };
 }
 
-/** The tools/list entry of a tool: its JSON schemas generated from the zod shapes, compacted. */
+/**
+ * The tools/list entry of a tool: JSON schemas generated from its zod shapes and compacted, the
+ * title only where the tool has one, annotations only where they differ from the spec's defaults.
+ */
 export function listEntry(tool: ToolDef): Tool {
-  const schema = (shape: z.ZodRawShape, io: 'input' | 'output') =>
-    compact(z.toJSONSchema(z.object(shape), { target: 'draft-7', io }), io === 'output') as Tool['inputSchema'];
+  const json = (shape: z.ZodRawShape, io: 'input' | 'output') =>
+    z.toJSONSchema(z.object(shape), { target: 'draft-7', io }) as Schema;
+  const annotations = annotationsFor(tool.kind);
   return {
     name: tool.name,
-    title: tool.title,
+    ...(tool.title ? { title: tool.title } : {}),
     description: tool.description,
-    inputSchema: schema(tool.input, 'input'),
-    outputSchema: shallow(schema(tool.output, 'output') as Record<string, unknown>) as Tool['outputSchema'],
-    annotations: annotationsFor(tool.kind),
+    inputSchema: compactInput(json(tool.input, 'input')) as Tool['inputSchema'],
+    outputSchema: compactOutput(json(tool.output, 'output'), tool.output) as Tool['outputSchema'],
+    ...(Object.keys(annotations).length ? { annotations } : {}),
   };
 }
 
@@ -125,7 +190,7 @@ export function registerTools(
     server.registerTool(
       tool.name,
       {
-        title: tool.title,
+        ...(tool.title ? { title: tool.title } : {}),
         description: tool.description,
         inputSchema: tool.input,
         outputSchema: tool.output,

@@ -12,10 +12,11 @@ import {
   Version,
 } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
-import { defineTool } from './define.js';
+import { defineTool, redescribe, undescribed } from './define.js';
 
-const name = ModelName.describe('Model name (the Vertex model ID)');
-const version = Version.describe('Semantic version, e.g. "1.2.0"');
+// Shared parameters (described in the server instructions): no description of their own.
+const name = undescribed(ModelName);
+const version = undescribed(Version);
 const metrics = z.record(z.string(), z.number());
 const fmt = (m: Record<string, number>) =>
   Object.entries(m)
@@ -24,12 +25,23 @@ const fmt = (m: Record<string, number>) =>
 
 export const uploadModel = defineTool({
   name: 'upload_model',
-  title: 'Upload model version',
   description:
-    'Register a new semver version of a model in the Vertex AI Model Registry, with stage, source, tags and metrics. A new name creates the model.',
+    'Register a new version of a model (a new name creates it). Returns its summary; created: false if this same upload existed.',
   toolset: 'registry',
   kind: 'create',
-  input: ModelMetadataSchema.shape,
+  input: redescribe(ModelMetadataSchema.shape, {
+    name: null,
+    version: null,
+    base_model: 'It derives from',
+    serving_container_uri: 'Image URI',
+    description: 'Free text',
+    deployment_stage: 'staging/production only while no version holds it',
+    source: '[a-z0-9_-]{1,63}, e.g. huggingface',
+    artifact_uri: 'gs:// directory',
+    performance_metrics: 'e.g. {"accuracy": 0.91}',
+    cost_metrics: 'e.g. {"usd_per_1k": 0.4}',
+    tags: '[a-z0-9_-]{1,59} each',
+  }),
   output: {
     ...ModelVersionSummary.shape,
     created: z.boolean().describe('false: this same upload existed already; nothing changed'),
@@ -48,9 +60,8 @@ export const uploadModel = defineTool({
 
 export const getModel = defineTool({
   name: 'get_model',
-  title: 'Get model version',
   description:
-    'One model version with its stage, aliases, labels, latest metrics and deployments. Without version: the production (default) version.',
+    'A model version: stage, aliases, tags, metrics, deployments, provenance. Without version: the production (default) one.',
   toolset: 'registry',
   kind: 'read',
   input: { name, version: version.optional() },
@@ -66,48 +77,50 @@ export const getModel = defineTool({
 
 export const listModels = defineTool({
   name: 'list_models',
-  title: 'List model versions',
-  description: 'Model versions in the registry, optionally filtered by model name, stage, source and tags.',
+  description:
+    'Model version summaries, filtered by name, stage, source, tags (all of them), in pages of page_size (default 40, max 50): pass next_page_token as page_token for the next.',
   toolset: 'registry',
   kind: 'read',
   input: {
     name: name.optional(),
-    stage: z.enum(STAGES).optional().describe('Only versions in this stage (production/staging: by alias)'),
-    source: z.string().max(63).optional().describe('Only versions from this source ([a-z0-9_-]{1,63})'),
-    tags: z.array(z.string().max(59)).max(50).optional().describe('Only versions carrying all these tags'),
+    stage: z.enum(STAGES).optional(),
+    source: z.string().max(63).optional(),
+    tags: z.array(z.string().max(59)).max(50).optional(),
+    page_size: z.number().int().min(1).max(50).optional(),
+    page_token: z.string().max(2048).optional(),
   },
-  output: { versions: z.array(ModelVersionSummary), count: z.number() },
+  output: { versions: z.array(ModelVersionSummary), count: z.number(), next_page_token: z.string().nullable() },
   async handler(args, { lib }) {
-    const versions = await lib.registry.listModels(args);
+    const { versions, next_page_token } = await lib.registry.listModelsPage(args);
     const lines = versions.map((v) => `${v.name} ${v.version ?? `id ${v.version_id}`} (${v.deployment_stage ?? '-'})`);
+    const more = next_page_token ? ` More: call again with page_token "${next_page_token}".` : '';
     return {
-      structured: { versions, count: versions.length },
-      text: `${versions.length} version(s)${lines.length ? `: ${lines.join(', ')}` : ''}.`,
+      structured: { versions, count: versions.length, next_page_token },
+      text: `${versions.length} version(s)${lines.length ? `: ${lines.join(', ')}` : ''}.${more}`,
     };
   },
 });
 
 export const promoteModel = defineTool({
   name: 'promote_model',
-  title: 'Promote model version',
   description:
-    'Move a version to the next stage (development -> staging -> production) or target_stage; the version that held the stage is archived. Skipping a stage needs force; gates are never bypassed. Reports traffic the old production version still serves. Retry-safe.',
+    'Move a version to the next stage (development -> staging -> production) or target_stage; the holder is archived (traffic it still serves reported). Skipping a stage needs force; gates apply. Returns the move.',
   toolset: 'registry',
   kind: 'update',
   input: {
     name,
     version,
-    target_stage: z.enum(STAGES).optional().describe('Stage to move to; default: the next one'),
-    force: z.boolean().default(false).describe('Allow skipping stages (never bypasses a gate)'),
+    target_stage: z.enum(STAGES).optional(),
+    force: z.boolean().default(false),
     gate: z
       .object({
-        metric: z.string().max(63).optional().describe('Metric that must meet min or max'),
-        min: z.number().optional().describe('Lowest accepted value of metric'),
-        max: z.number().optional().describe('Highest accepted value of metric'),
-        beat_production: z.boolean().optional().describe('Candidate must beat the current production version'),
+        metric: z.string().max(63).optional().describe('Checked against min/max'),
+        min: z.number().optional(),
+        max: z.number().optional(),
+        beat_production: z.boolean().optional(),
       })
       .optional()
-      .describe('Checks that must pass before promotion to production'),
+      .describe('Must pass to reach production'),
   },
   output: {
     name: z.string(),
@@ -147,16 +160,15 @@ export const promoteModel = defineTool({
 
 export const updateModelMetrics = defineTool({
   name: 'update_model_metrics',
-  title: 'Update model metrics',
   description:
-    'Record performance and/or cost metrics on a version (merged with the recorded ones; stored as a Vertex model evaluation).',
+    "Merge performance and/or cost metrics into a version's (a Vertex model evaluation). Returns all its metrics.",
   toolset: 'registry',
   kind: 'update',
   input: {
     name,
     version,
-    performance_metrics: Metrics.optional().describe('e.g. {"accuracy": 0.91, "latency_p95_ms": 120}'),
-    cost_metrics: Metrics.optional().describe('e.g. {"cost_per_1k_requests_usd": 0.4}'),
+    performance_metrics: Metrics.optional().describe('e.g. {"accuracy": 0.91}'),
+    cost_metrics: Metrics.optional().describe('e.g. {"usd_per_1k": 0.4}'),
   },
   output: { name: z.string(), version: z.string().nullable(), performance_metrics: metrics, cost_metrics: metrics },
   async handler(args, { lib }) {
@@ -176,12 +188,11 @@ export const updateModelMetrics = defineTool({
 
 export const compareModelVersions = defineTool({
   name: 'compare_model_versions',
-  title: 'Compare two model versions',
   description:
-    'Compare version_b with version_a. An A/B test of the pair decides when one exists (basis ab_test); otherwise recorded metrics (offline, no uncertainty) plus live numbers of both serving on one endpoint, which count only when significant. Per-metric deltas, sample sizes, a recommendation with its numbers.',
+    'Compare version_b with version_a (baseline): by their A/B test if any, else recorded (offline) metrics plus significant live ones when both serve on one endpoint. Returns deltas, n, winner, recommendation.',
   toolset: 'registry',
   kind: 'read',
-  input: { name, version_a: version.describe('Baseline version'), version_b: version.describe('Candidate version') },
+  input: { name, version_a: version, version_b: version },
   output: {
     name: z.string(),
     a: z.string(),
@@ -225,13 +236,12 @@ export const compareModelVersions = defineTool({
 export const deleteModel = defineTool({
   name: 'delete_model',
   title: 'Delete model or version',
-  description:
-    'Delete one version (with version) or the whole model. Refused while deployed. Needs confirm: true; dry_run shows the plan.',
+  description: 'Delete a version, or without version the whole model; refused while deployed. Returns the plan.',
   toolset: 'registry',
   kind: 'destructive',
   input: {
     name,
-    version: version.optional().describe('Version to delete; omit to delete the whole model'),
+    version: version.optional(),
     ...safetyInput,
   },
   output: {
@@ -258,10 +268,10 @@ export const checkModel = defineTool({
   name: 'check_model',
   title: 'Check and repair a model',
   description:
-    'Check a model against the registry invariants (stage labels vs the production/staging aliases, duplicate production labels, versions without a semver alias, duplicate semvers). dry_run: false fixes the labels.',
+    "Check a model's stage labels, aliases and semvers against the registry invariants; dry_run: false fixes the labels. Returns the issues.",
   toolset: 'registry',
   kind: 'update',
-  input: { name, dry_run: z.boolean().default(true).describe('Only report (default); false fixes labels') },
+  input: { name, dry_run: z.boolean().default(true) },
   output: { name: z.string(), versions: z.number(), dry_run: z.boolean(), issues: z.array(RegistryIssue) },
   async handler(args, { lib }) {
     const r = await lib.registry.checkModel(args.name, { dry_run: args.dry_run });

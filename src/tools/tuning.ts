@@ -4,17 +4,52 @@ import { z } from 'zod';
 import { type TuningJobRecord as Job, ModelVersionSummary, TuningConfigSchema, TuningJobRecord } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { prepareDataset } from './datasets.js';
-import { defineTool } from './define.js';
+import { defineTool, redescribe } from './define.js';
 import { MAX_WAIT_SECONDS, progressOf } from './progress.js';
 
-const job = z.string().min(1).max(256).describe('Tuning job ID (or full resource name)');
+// Shared parameters (described in the server instructions): no description of their own.
+const job = z.string().min(1).max(256);
 const waitInput = {
-  wait: z
-    .boolean()
-    .default(false)
-    .describe('Wait for the job to finish (with progress notifications), up to wait_seconds'),
-  wait_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).default(MAX_WAIT_SECONDS).describe('Longest wait'),
+  wait: z.boolean().default(false),
+  wait_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).default(MAX_WAIT_SECONDS),
 };
+
+// The tuning configuration as the library defines it, with listing-length texts (same checks).
+const T = TuningConfigSchema.shape;
+const none = null;
+const tuningInput = redescribe(
+  {
+    ...T,
+    dataset: T.dataset.extend(redescribe(T.dataset.shape, { train_uri: none, validation_uri: none })),
+    hyperparameters: T.hyperparameters
+      .unwrap()
+      .extend(
+        redescribe(T.hyperparameters.unwrap().shape, {
+          epochs: none,
+          learning_rate_multiplier: none,
+          batch_size: none,
+          adapter_size: none,
+          early_stopping_patience: none,
+          seed: none,
+        }),
+      )
+      .default({}),
+    output: T.output
+      .unwrap()
+      .extend(redescribe(T.output.unwrap().shape, { name: none, version: none, tags: none }))
+      .optional(),
+  },
+  {
+    tuning_type: 'peft = LoRA, rlhf = DPO',
+    base_model: 'From list_base_models',
+    dataset: 'JSONL (gs:// or local) from prepare_dataset',
+    hyperparameters:
+      'Defaults: epochs 10, learning_rate_multiplier 1, batch_size 32 (emulator), adapter_size 4 (LoRA rank), early_stopping_patience 3 (epochs; 0 off), seed 42',
+    teacher_model: 'Distillation: name@version',
+    display_name: 'Of the tuned model',
+    output: null,
+  },
+);
 
 function summary(j: Job): string {
   const p = j.progress;
@@ -53,7 +88,7 @@ async function watch(
 export const listBaseModels = defineTool({
   name: 'list_base_models',
   title: 'List tunable base models',
-  description: 'Base models the current backend can tune, with the tuning types each supports.',
+  description: 'Base models this backend can tune, with their tuning types.',
   toolset: 'tuning',
   kind: 'read',
   input: {},
@@ -73,12 +108,11 @@ export const listBaseModels = defineTool({
 
 export const submitTuningJob = defineTool({
   name: 'submit_tuning_job',
-  title: 'Submit tuning job',
   description:
-    'Start a tuning job (supervised, peft, distillation or rlhf); returns at once, or waits with progress (wait). With output, the model is registered as output.name output.version on success (here when waiting, else register_tuned_model).',
+    'Start a tuning job; returns it at once, or when done with wait. With output {name, version, tags}, success registers that version (here if waiting, else via register_tuned_model).',
   toolset: 'tuning',
   kind: 'create',
-  input: { ...TuningConfigSchema.shape, ...waitInput },
+  input: { ...tuningInput, ...waitInput },
   output: TuningJobRecord.shape,
   async handler(args, ctx) {
     const { wait, wait_seconds, ...config } = args;
@@ -94,9 +128,8 @@ export const submitTuningJob = defineTool({
 
 export const getTuningJob = defineTool({
   name: 'get_tuning_job',
-  title: 'Get tuning job',
   description:
-    'State, per-epoch progress, tuned model and registration status of a tuning job; optionally waits for it to finish. Read-only: it never registers (see register_tuned_model).',
+    'A tuning job: state, per-epoch progress, tuned model, registration status; with wait, when done. Never registers (see register_tuned_model).',
   toolset: 'tuning',
   kind: 'read',
   input: { job, ...waitInput },
@@ -116,16 +149,12 @@ export const getTuningJob = defineTool({
 
 export const listTuningJobs = defineTool({
   name: 'list_tuning_jobs',
-  title: 'List tuning jobs',
-  description: 'Tuning jobs, newest first, optionally only those in one state.',
+  description: 'Tuning jobs, newest first, at most limit: ID, state, type, base and tuned model.',
   toolset: 'tuning',
   kind: 'read',
   input: {
-    state: z
-      .enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])
-      .optional()
-      .describe('Only jobs in this state'),
-    limit: z.number().int().min(1).max(200).default(20).describe('At most this many jobs'),
+    state: z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']).optional(),
+    limit: z.number().int().min(1).max(200).default(20),
   },
   output: {
     jobs: z.array(
@@ -160,8 +189,7 @@ export const listTuningJobs = defineTool({
 
 export const cancelTuningJob = defineTool({
   name: 'cancel_tuning_job',
-  title: 'Cancel tuning job',
-  description: 'Cancel a pending or running tuning job. Needs confirm: true; dry_run shows its current state.',
+  description: 'Cancel a pending or running tuning job. Returns the job.',
   toolset: 'tuning',
   kind: 'destructive',
   input: { job, ...safetyInput },
@@ -178,21 +206,15 @@ export const cancelTuningJob = defineTool({
 
 export const registerTunedModel = defineTool({
   name: 'register_tuned_model',
-  title: 'Register tuned model',
   description:
-    "Register a succeeded tuning job's model as a registry version (source tuning_job; base model, dataset and metrics recorded). Without name and version, the job's declared output. Idempotent: a version already registered from this job is returned; one from elsewhere is ALREADY_EXISTS.",
+    "Register a succeeded tuning job's model (base model, dataset, metrics recorded); name, version, tags default to the job's output. Returns the version; already_registered if this job did it before.",
   toolset: 'tuning',
   kind: 'create',
   input: {
     job,
-    name: z.string().min(1).max(63).optional().describe("Registry model name (default: the job's output.name)"),
-    version: z
-      .string()
-      .min(1)
-      .max(128)
-      .optional()
-      .describe('Semantic version, e.g. "1.1.0" (default: the job\'s output.version)'),
-    tags: z.array(z.string().max(59)).max(50).optional().describe("Tags for the version (default: the job's)"),
+    name: z.string().min(1).max(63).optional(),
+    version: z.string().min(1).max(128).optional(),
+    tags: z.array(z.string().max(59)).max(50).optional(),
   },
   output: { ...ModelVersionSummary.shape, already_registered: z.boolean().describe('It was registered before') },
   async handler(args, { lib }) {

@@ -470,7 +470,10 @@ interface Call {
 function callArb(): fc.Arbitrary<Call> {
   const perTool = tools.map((t) => {
     const valid = arbFor(t.inputSchema, '', 0, KEY_IN_TOOL[t.name]) as fc.Arbitrary<Record<string, Json>>;
-    const destructive = Boolean(t.annotations?.destructiveHint) || 'confirm' in (t.inputSchema.properties ?? {});
+    // tools/list carries only non-default hints: destructiveHint is true unless said otherwise.
+    const destructive =
+      (!t.annotations?.readOnlyHint && t.annotations?.destructiveHint !== false) ||
+      'confirm' in (t.inputSchema.properties ?? {});
     return fc
       .tuple(
         valid,

@@ -73,6 +73,29 @@ describe('list_models', () => {
     expect(await list({ tags: ['a', 'b'] })).toEqual(['router@1.1.0']);
     expect(await list({ name: 'router', tags: ['a'] })).toEqual(['router@1.0.0', 'router@1.1.0']);
   });
+
+  it('pages: every version once, each answer under 16 KB, the token in the text', async () => {
+    for (let i = 0; i < 60; i++)
+      await upload(`1.0.${i}`, { tags: Array.from({ length: 20 }, (_, t) => `tag-${t}-${i}`) });
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await s.call('list_models', { name: 'router', ...(token ? { page_token: token } : {}) });
+      expect(r.isError).toBeFalsy();
+      expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThan(16_384);
+      const sc = r.structuredContent!;
+      seen.push(...sc.versions.map((v: any) => v.version));
+      expect(sc.count).toBe(sc.versions.length);
+      token = sc.next_page_token ?? undefined;
+      if (token) expect(r.content[0]!.text).toContain(`page_token "${token}"`);
+      pages++;
+    } while (token && pages < 10);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => `1.0.${i}`));
+    const bad = await s.refused('list_models', { name: 'router', page_token: 'not-a-token' });
+    expect(bad).toMatch(/page_token/);
+  });
 });
 
 describe('promote_model', () => {

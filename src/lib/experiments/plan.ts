@@ -50,19 +50,19 @@ export const StartAbTestInput = {
   model: z.string().min(1).max(63).describe('Registry model name'),
   control: z.string().min(1).max(100).describe('Control version, deployed there'),
   treatment: z.string().min(1).max(100).describe('Treatment version; deployed if needed'),
-  traffic_percentage: z.number().int().min(1).max(99).default(50).describe('Treatment share of requests, %'),
-  primary_metric: z.enum(PRIMARY_METRICS).describe('accuracy and score come from feedback'),
-  minimum_detectable_effect: z.number().positive().describe('Smallest effect to detect, in metric units (0.05 = 5 pp)'),
+  traffic_percentage: z.number().int().min(1).max(99).default(50).describe("Treatment's share, %"),
+  primary_metric: z.enum(PRIMARY_METRICS).describe('accuracy, score: from feedback'),
+  minimum_detectable_effect: z.number().positive().describe('In metric units (0.05 = 5 pp)'),
   baseline: z
     .object({
       value: z.number().describe("Control's current value"),
-      sd: z.number().positive().optional().describe('Per-request sd (score, latency_ms)'),
+      sd: z.number().positive().optional().describe('Per request (score, latency_ms)'),
     })
     .optional()
-    .describe('Power-analysis input; default: measured'),
+    .describe('For the power analysis; default: measured'),
   alpha: z.number().gt(0).lt(0.5).default(0.05).describe('False-positive rate'),
   power: z.number().gt(0.5).lt(1).default(0.8).describe('Power at the MDE'),
-  guardrails: z.array(Guardrail).max(5).default(DEFAULT_GUARDRAILS).describe('Non-inferiority guardrails'),
+  guardrails: z.array(Guardrail).max(5).default(DEFAULT_GUARDRAILS).describe('Non-inferiority margins'),
   max_requests: z.number().int().positive().max(1e9).optional().describe('Default 3x the planned sample'),
   max_duration_seconds: z
     .number()
@@ -71,7 +71,7 @@ export const StartAbTestInput = {
     .max(90 * 86_400)
     .default(14 * 86_400)
     .describe('Default 14 days'),
-  auto_rollback: z.boolean().default(true).describe('Roll back on a guardrail failure, SRM or a loss'),
+  auto_rollback: z.boolean().default(true).describe('On a guardrail failure, SRM or a loss'),
 };
 
 export interface Plan {
