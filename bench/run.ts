@@ -15,7 +15,7 @@ import { benchRegistryScale, printRegistryScale } from './registry-scale.js';
 import { benchStatsScale, printStatsScale } from './stats-scale.js';
 import { formatToolSize, toolListSize } from './toolsize.js';
 import { benchTraining } from './training.js';
-import { kb, ms, out, ROOT, ratio, round, table } from './util.js';
+import { ms, out, ROOT, ratio, round, table } from './util.js';
 
 const verdict = (ok: boolean) => (ok ? 'within budget' : 'OVER BUDGET');
 

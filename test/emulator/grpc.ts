@@ -35,3 +35,16 @@ export async function expectStatus(call: Promise<unknown>, code: number, message
   if (message) expect(text).toMatch(message);
   return text;
 }
+
+/** The emulator's in-process channel factory, telling `seen` the method path of every call. */
+export function countingChannelFactory(emu: Emulator, seen: (method: string) => void) {
+  return (a: string, c: unknown, o: unknown) => {
+    const ch = emu.channelFactory(a, c, o);
+    const createCall = ch.createCall.bind(ch);
+    ch.createCall = (method, ...rest) => {
+      seen(method);
+      return createCall(method, ...rest);
+    };
+    return ch;
+  };
+}

@@ -5,7 +5,7 @@ import { grpc } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { createLibrary } from '../../src/lib/index.js';
-import { expectStatus } from './grpc.js';
+import { countingChannelFactory, expectStatus } from './grpc.js';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -24,15 +24,7 @@ describe('in-process channel to the embedded emulator', () => {
   const inProcess = () =>
     new ModelServiceClient({
       ...base(),
-      'grpc.channelFactoryOverride': (a: string, c: unknown, o: unknown) => {
-        const ch = emu.channelFactory(a, c, o);
-        const createCall = ch.createCall.bind(ch);
-        ch.createCall = (...args) => {
-          created++;
-          return createCall(...args);
-        };
-        return ch;
-      },
+      'grpc.channelFactoryOverride': countingChannelFactory(emu, () => created++),
     });
   const overGrpc = () => new ModelServiceClient(base());
 
@@ -45,18 +37,7 @@ describe('in-process channel to the embedded emulator', () => {
 
   it('carries the library: every call of a registry round trip goes through the in-process channel', async () => {
     let calls = 0;
-    const endpoint = {
-      ...emu,
-      channelFactory: (a: string, c: unknown, o: unknown) => {
-        const ch = emu.channelFactory(a, c, o);
-        const createCall = ch.createCall.bind(ch);
-        ch.createCall = (...args) => {
-          calls++;
-          return createCall(...args);
-        };
-        return ch;
-      },
-    };
+    const endpoint = { ...emu, channelFactory: countingChannelFactory(emu, () => calls++) };
     const lib = createLibrary({
       kind: 'emulator',
       endpoint: async () => endpoint,

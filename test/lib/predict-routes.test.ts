@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { type BackendConfig, createLibrary, type Library } from '../../src/lib/index.js';
+import { countingChannelFactory } from '../emulator/grpc.js';
 import { routingLines } from '../fixtures/routing.js';
 
 const TRAIN = 'gs://vertex-mcp-emulator/routes/train.jsonl';
@@ -23,15 +24,9 @@ const rpcs: string[] = [];
 function backend(record: boolean): BackendConfig {
   const endpoint = {
     ...emu,
-    channelFactory: (a: string, c: unknown, o: unknown) => {
-      const ch = emu.channelFactory(a, c, o);
-      const createCall = ch.createCall.bind(ch);
-      ch.createCall = (method, ...rest) => {
-        if (record) rpcs.push(method.split('/').pop()!);
-        return createCall(method, ...rest);
-      };
-      return ch;
-    },
+    channelFactory: countingChannelFactory(emu, (m) => {
+      if (record) rpcs.push(m.split('/').pop()!);
+    }),
   };
   return { kind: 'emulator', endpoint: async () => endpoint, project: 'test-project', location: 'us-central1' };
 }
@@ -83,7 +78,12 @@ describe('predict routes', () => {
   });
 
   it('names a version deployed by someone else after one read of the endpoint, then is one RPC again', async () => {
-    await other.endpoints.deployModel({ endpoint: 'routes-ep', name: 'routes', version: '1.1.0', traffic_percentage: 100 });
+    await other.endpoints.deployModel({
+      endpoint: 'routes-ep',
+      name: 'routes',
+      version: '1.1.0',
+      traffic_percentage: 100,
+    });
     const seen = await rpcsOf(async () => {
       const r = await lib.endpoints.predict('routes-ep', ['write a sql join']);
       expect(r).toMatchObject({ name: 'routes', version: '1.1.0' });
