@@ -131,6 +131,18 @@ describe('tuning jobs', () => {
     expect(await s.refused('cancel_tuning_job', { job: j.job })).toContain('CONFIRMATION_REQUIRED');
     const c = await s.ok('cancel_tuning_job', { job: j.job, confirm: true });
     expect(c).toMatchObject({ cancelled: true, job: { state: 'CANCELLED', done: true } });
+    // Cancelled while the emulator was still reading its data: it stays cancelled and never trains
+    // (a stale copy once wrote it back as RUNNING and held the queue for the whole run).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await s.ok('get_tuning_job', { job: j.job })).toMatchObject({ state: 'CANCELLED', done: true });
+    const next = await s.ok('submit_tuning_job', {
+      base_model: 'local/text-router',
+      dataset: { train_uri: BIG },
+      tuning_type: 'supervised',
+      hyperparameters: { epochs: 1 },
+      wait: true,
+    });
+    expect(next.state).toBe('SUCCEEDED');
     const done = (await s.ok('list_tuning_jobs', { state: 'SUCCEEDED' })).jobs[0].job;
     expect(await s.refused('cancel_tuning_job', { job: done, confirm: true })).toContain('FAILED_PRECONDITION');
   });

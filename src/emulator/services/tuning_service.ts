@@ -112,7 +112,8 @@ export function createTuningService(
 ): ServiceImpl & { close(): void } {
   const { store, gcs, log } = ctx;
   const queue: string[] = [];
-  let running: { name: string; worker: Worker } | null = null;
+  /** The job training now; `release` frees the queue for the next one (at most once). */
+  let running: { name: string; worker: Worker; release: () => void } | null = null;
   let closed = false;
 
   const get = (name: string): TuningJobDoc => {
@@ -230,11 +231,17 @@ export function createTuningService(
         teacher: await teacherArtifact(job),
       };
     } catch (err) {
-      fail(job, status.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
+      const now = get(name);
+      if (!TERMINAL.has(now.state))
+        fail(now, status.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
       return;
     }
-    Object.assign(job, { state: 'JOB_STATE_RUNNING', startTime: timestamp(), tunedModel: { checkpoints: [] } });
-    save(job);
+    // Read again: a cancel may have landed while the data was read. A cancelled job must not start,
+    // nor have its CANCELLED state overwritten by a stale copy.
+    const current = get(name);
+    if (TERMINAL.has(current.state)) return;
+    Object.assign(current, { state: 'JOB_STATE_RUNNING', startTime: timestamp(), tunedModel: { checkpoints: [] } });
+    save(current);
     const epochs: EpochMetrics[] = [];
     const context = (extra: Record<string, unknown> = {}) =>
       putContext(ctx, job.experiment, `${job.name.split('/').pop()} metrics`, {
@@ -245,15 +252,17 @@ export function createTuningService(
       });
     context();
     const worker = startWorker(input);
-    running = { name, worker };
     // The job ends when its last message (done or error) has been handled, or when the worker
-    // exits without one; the worker may exit before a `done` is fully handled.
+    // exits without one (the worker may exit before a `done` is fully handled), or when it is
+    // cancelled: a worker told to stop while still loading can take many seconds to exit, and the
+    // next job must not wait for it.
     await new Promise<void>((resolve) => {
       let result: Promise<void> | null = null;
       const finish = () => {
-        running = null;
+        if (running?.worker === worker) running = null;
         resolve();
       };
+      running = { name, worker, release: finish };
       worker.on('message', (msg: WorkerMessage) => {
         if (closed) return; // the store is closing; the next start restarts this job
         const cur = get(name);
@@ -412,7 +421,11 @@ export function createTuningService(
         error: { code: status.CANCELLED, message: 'cancelled by the caller' },
       });
       save(job);
-      if (wasRunning) await running?.worker.terminate();
+      if (wasRunning) {
+        const { worker, release } = running!;
+        release(); // the queue moves on now (pump's loop resumes)
+        void worker.terminate();
+      }
       return {};
     },
     close() {
