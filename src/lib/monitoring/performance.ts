@@ -132,14 +132,7 @@ export class PerformanceQueries {
     const end = Date.now();
     const start = Math.floor((end - windowSeconds * 1000) / 60_000) * 60_000;
     const seconds = Math.ceil((end - start) / 1000);
-    const interval = { startTime: ts(end - seconds * 1000), endTime: ts(end) };
-    const read = (metric: string, extra: string, groupBy: string[]) =>
-      this.read(endpointId, metric, extra, interval, {
-        alignmentPeriod: { seconds },
-        perSeriesAligner: 'ALIGN_DELTA' as never,
-        crossSeriesReducer: 'REDUCE_SUM' as never,
-        groupByFields: groupBy,
-      });
+    const read = this.sumsOver(endpointId, end, seconds);
     const [responses, predictions, latencies, replicas] = await Promise.all([
       read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
       read('prediction_count', '', [BY_VERSION]),
@@ -150,23 +143,12 @@ export class PerformanceQueries {
         newestOnly: true,
       }),
     ]);
-    const dmOf = (s: ITimeSeries) => String(s.metric?.labels?.deployed_model_id ?? '');
     const sumOf = (s: ITimeSeries) => (s.points ?? []).reduce((a, p) => a + num(p.value), 0);
-    const requests = new Map<string, number>();
-    const errors = new Map<string, number>();
+    const counts = requestCounts(responses);
     const instances = new Map<string, number>();
     const bump = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
-    for (const s of responses) {
-      const n = sumOf(s);
-      bump(requests, dmOf(s), n);
-      bump(requests, 'all', n);
-      if (Number(s.metric?.labels?.response_code ?? 200) >= 400) {
-        bump(errors, dmOf(s), n);
-        bump(errors, 'all', n);
-      }
-    }
     for (const s of predictions) {
-      bump(instances, dmOf(s), sumOf(s));
+      bump(instances, deployedModelOf(s), sumOf(s));
       bump(instances, 'all', sumOf(s));
     }
     const histograms = new Map<string, Histogram>();
@@ -174,13 +156,13 @@ export class PerformanceQueries {
       for (const p of s.points ?? []) {
         const h = p.value?.distributionValue ? toHistogram(p.value.distributionValue) : null;
         if (!h) continue;
-        histograms.set(dmOf(s), poolHistograms(histograms.get(dmOf(s)), h));
+        histograms.set(deployedModelOf(s), poolHistograms(histograms.get(deployedModelOf(s)), h));
         histograms.set('all', poolHistograms(histograms.get('all'), h));
       }
     }
     const row = (id: string): VersionPerformance => {
-      const r = requests.get(id) ?? 0;
-      const e = errors.get(id) ?? 0;
+      const r = counts.get(id)?.requests ?? 0;
+      const e = counts.get(id)?.errors ?? 0;
       const h = histograms.get(id);
       // No served request means no latency was measured: null, not 0.
       const pct = (p: number) => (h && h.count > 0 ? histogramPercentile(h, p) : null);
@@ -248,39 +230,52 @@ export class PerformanceQueries {
    */
   async armTraffic(endpointId: string, startMs: number, endMs: number): Promise<Map<string, ArmTraffic>> {
     const seconds = Math.max(60, Math.ceil((endMs - startMs) / 1000));
+    const read = this.sumsOver(endpointId, endMs, seconds);
+    const [responses, latencies] = await Promise.all([
+      read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
+      read('prediction_latencies', ' AND metric.labels.latency_type = "model"', [BY_VERSION]),
+    ]);
+    const out = new Map<string, ArmTraffic>();
+    for (const [id, c] of requestCounts(responses)) if (id !== 'all') out.set(id, { ...c, latency: null });
+    for (const s of latencies) {
+      const d = s.points?.[0]?.value?.distributionValue;
+      if (!d) continue;
+      const id = deployedModelOf(s);
+      out.set(id, { ...(out.get(id) ?? { requests: 0, errors: 0 }), latency: toHistogramSummary(d) });
+    }
+    return out;
+  }
+
+  /** A reader of per-version sums over the `seconds` before `endMs` (ALIGN_DELTA + REDUCE_SUM, one period). */
+  private sumsOver(endpointId: string, endMs: number, seconds: number) {
     const interval = { startTime: ts(endMs - seconds * 1000), endTime: ts(endMs) };
-    const read = (metric: string, extra: string, groupBy: string[]) =>
+    return (metric: string, extra: string, groupBy: string[]) =>
       this.read(endpointId, metric, extra, interval, {
         alignmentPeriod: { seconds },
         perSeriesAligner: 'ALIGN_DELTA' as never,
         crossSeriesReducer: 'REDUCE_SUM' as never,
         groupByFields: groupBy,
       });
-    const [responses, latencies] = await Promise.all([
-      read('response_count', '', [BY_VERSION, 'metric.label.response_code']),
-      read('prediction_latencies', ' AND metric.labels.latency_type = "model"', [BY_VERSION]),
-    ]);
-    const out = new Map<string, ArmTraffic>();
-    const arm = (id: string) => {
-      let a = out.get(id);
-      if (!a) {
-        a = { requests: 0, errors: 0, latency: null };
-        out.set(id, a);
-      }
-      return a;
-    };
-    for (const s of responses) {
-      const a = arm(String(s.metric?.labels?.deployed_model_id ?? ''));
-      const n = (s.points ?? []).reduce((x, p) => x + num(p.value), 0);
-      a.requests += n;
-      if (Number(s.metric?.labels?.response_code ?? 200) >= 400) a.errors += n;
-    }
-    for (const s of latencies) {
-      const d = s.points?.[0]?.value?.distributionValue;
-      if (d) arm(String(s.metric?.labels?.deployed_model_id ?? '')).latency = toHistogramSummary(d);
-    }
-    return out;
   }
+}
+
+const deployedModelOf = (s: ITimeSeries) => String(s.metric?.labels?.deployed_model_id ?? '');
+
+/**
+ * Requests and failed requests (response codes >= 400) per deployed model, and for all of them
+ * under 'all', from response_count grouped by version and response code.
+ */
+function requestCounts(responses: ITimeSeries[]): Map<string, { requests: number; errors: number }> {
+  const out = new Map<string, { requests: number; errors: number }>();
+  for (const s of responses) {
+    const n = (s.points ?? []).reduce((a, p) => a + num(p.value), 0);
+    const failed = Number(s.metric?.labels?.response_code ?? 200) >= 400 ? n : 0;
+    for (const id of [deployedModelOf(s), 'all']) {
+      const c = out.get(id) ?? { requests: 0, errors: 0 };
+      out.set(id, { requests: c.requests + n, errors: c.errors + failed });
+    }
+  }
+  return out;
 }
 
 export interface LatencySummary {
