@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { BUNDLED_CLI } from './coldstart.js';
+import { routingLines, TASKS } from './router.js';
 import { median, percentile, serverArgs } from './util.js';
 
 /** What users run: the bundled CLI (bench/coldstart.ts), with the bench's server flags. */
@@ -38,9 +39,6 @@ const stats = (xs: number[]): LatencyStats => ({
   p99_ms: percentile(xs, 99),
 });
 
-const TASKS = ['write a python function that parses dates', 'query the sales table', 'draft a blog post about llamas'];
-const AGENTS = ['coder', 'sql_agent', 'writer'];
-
 async function connect(args: string[]): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe' });
   let err = '';
@@ -61,17 +59,7 @@ async function ok(client: Client, name: string, args: Record<string, unknown>) {
 export async function benchHotPath(calls = 400, warmup = 50): Promise<HotPathResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-bench-'));
   const train = path.join(dir, 'train.jsonl');
-  writeFileSync(
-    train,
-    Array.from({ length: 300 }, (_, i) =>
-      JSON.stringify({
-        contents: [
-          { role: 'user', parts: [{ text: `${TASKS[i % 3]} ${i}` }] },
-          { role: 'model', parts: [{ text: AGENTS[i % 3] }] },
-        ],
-      }),
-    ).join('\n'),
-  );
+  writeFileSync(train, routingLines(300));
   const { client } = await connect(bundledArgs('--allow-path', dir));
   try {
     await ok(client, 'submit_tuning_job', {

@@ -5,9 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startEmulator } from '../src/emulator/index.js';
 import { serveHttp } from '../src/http.js';
-import { createLibrary } from '../src/lib/index.js';
+import { benchStack, deployRouter, TASKS } from './router.js';
 
 export interface HttpThroughputResult {
   callers: number;
@@ -18,8 +17,6 @@ export interface HttpThroughputResult {
   target_ratio: number;
 }
 
-const TASKS = ['write a python function that parses dates', 'query the sales table', 'draft a blog post about llamas'];
-const AGENTS = ['coder', 'sql_agent', 'writer'];
 const TOKEN = 'bench-token';
 
 /** Calls `f` from `callers` loops for `seconds`; returns completed calls per second. */
@@ -39,41 +36,11 @@ async function throughput(callers: number, seconds: number, f: (i: number) => Pr
 }
 
 export async function benchHttpThroughput(callers = 8, seconds = 3, rounds = 3): Promise<HttpThroughputResult> {
-  const emu = await startEmulator({ dataDir: ':memory:' });
-  const backend = { kind: 'emulator' as const, endpoint: async () => emu, project: 'bench', location: 'us-central1' };
-  const lib = createLibrary(backend);
+  const { backend, lib, close } = await benchStack();
   const http = await serveHttp({ backend, lib }, { host: '127.0.0.1', port: 0, authToken: TOKEN });
   const clients: Client[] = [];
   try {
-    const lines = Array.from({ length: 300 }, (_, i) =>
-      JSON.stringify({
-        contents: [
-          { role: 'user', parts: [{ text: `${TASKS[i % 3]} ${i}` }] },
-          { role: 'model', parts: [{ text: AGENTS[i % 3] }] },
-        ],
-      }),
-    );
-    await lib.files.writeText('gs://vertex-mcp-emulator/bench/http-train.jsonl', lines.join('\n'));
-    const job = await lib.tuning.submitTuningJob(
-      {
-        tuning_type: 'supervised',
-        base_model: 'local/text-router',
-        dataset: { train_uri: 'gs://vertex-mcp-emulator/bench/http-train.jsonl' },
-        hyperparameters: { epochs: 2 },
-        output: { name: 'http-router', version: '1.0.0' },
-      },
-      { wait: true },
-    );
-    if (job.state !== 'SUCCEEDED') throw new Error(`tuning ${job.state}`);
-    await lib.endpoints.createEndpoint({
-      display_name: 'http-ep',
-      machine_type: 'n1-standard-2',
-      accelerator_count: 0,
-      min_replicas: 1,
-      max_replicas: 1,
-      target_utilization: 60,
-    });
-    await lib.endpoints.deployModel({ endpoint: 'http-ep', name: 'http-router', version: '1.0.0' });
+    await deployRouter(lib, { name: 'http-router', endpoint: 'http-ep' });
     for (let c = 0; c < callers; c++) {
       const client = new Client({ name: `bench-${c}`, version: '1' });
       await client.connect(
@@ -114,7 +81,6 @@ export async function benchHttpThroughput(callers = 8, seconds = 3, rounds = 3):
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()));
     await http.close();
-    await lib.close();
-    await emu.close();
+    await close();
   }
 }

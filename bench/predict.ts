@@ -4,56 +4,15 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { startEmulator } from '../src/emulator/index.js';
 import { loadPredictor } from '../src/emulator/runtime/index.js';
-import { createLibrary } from '../src/lib/index.js';
 import { createServer } from '../src/server.js';
+import { benchStack, deployRouter, TASKS } from './router.js';
 import { percentile } from './util.js';
 
-const TASKS = [
-  'write a python function that parses dates',
-  'query the sales table for last month',
-  'draft a blog post about llamas',
-];
-
-function lines(n: number): string {
-  const agents = ['coder', 'sql_agent', 'writer'];
-  return Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      contents: [
-        { role: 'user', parts: [{ text: `${TASKS[i % 3]} item ${i}` }] },
-        { role: 'model', parts: [{ text: agents[i % 3] }] },
-      ],
-    }),
-  ).join('\n');
-}
-
 export async function benchPredict(n = 1000) {
-  const emu = await startEmulator({ dataDir: ':memory:' });
-  const backend = { kind: 'emulator' as const, endpoint: async () => emu, project: 'bench', location: 'us-central1' };
-  const lib = createLibrary(backend);
+  const { emu, backend, lib, close } = await benchStack();
   try {
-    await lib.files.writeText('gs://vertex-mcp-emulator/bench/train.jsonl', lines(600));
-    const job = await lib.tuning.submitTuningJob(
-      {
-        tuning_type: 'supervised',
-        base_model: 'local/text-router',
-        dataset: { train_uri: 'gs://vertex-mcp-emulator/bench/train.jsonl' },
-        hyperparameters: { epochs: 3 },
-        output: { name: 'bench-router', version: '1.0.0' },
-      },
-      { wait: true },
-    );
-    if (job.state !== 'SUCCEEDED') throw new Error(`tuning ${job.state}: ${job.error}`);
-    await lib.endpoints.createEndpoint({
-      display_name: 'bench-ep',
-      machine_type: 'n1-standard-2',
-      accelerator_count: 0,
-      min_replicas: 1,
-      max_replicas: 1,
-      target_utilization: 60,
-    });
-    await lib.endpoints.deployModel({ endpoint: 'bench-ep', name: 'bench-router', version: '1.0.0' });
+    await deployRouter(lib, { name: 'bench-router', endpoint: 'bench-ep', examples: 600, epochs: 3 });
 
     // In-process inference: the floor without gRPC.
     const artifact = JSON.parse(await emu.gcs.readText('gs://vertex-mcp-emulator/tuning-jobs/1001/model.json'));
@@ -101,7 +60,6 @@ export async function benchPredict(n = 1000) {
       target_ratio: 2,
     };
   } finally {
-    await lib.close();
-    await emu.close();
+    await close();
   }
 }

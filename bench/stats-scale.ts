@@ -21,6 +21,7 @@ import { rng as prng } from '../scripts/prng.js';
 import { type Emulator, startEmulator } from '../src/emulator/index.js';
 import { recordPrediction } from '../src/emulator/predictions.js';
 import { createLibrary, type Library } from '../src/lib/index.js';
+import { routingLines } from './router.js';
 
 const HOUR_MS = 3_600_000;
 const WINDOW_SECONDS = 300;
@@ -70,22 +71,9 @@ export interface StatsScaleResult {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-function trainingLines(n: number): string {
-  const tasks = ['write a sql query for sales', 'fix the failing unit test', 'draft a product announcement'];
-  const agents = ['sql_agent', 'coder', 'writer'];
-  return Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      contents: [
-        { role: 'user', parts: [{ text: `${tasks[i % 3]} item ${i}` }] },
-        { role: 'model', parts: [{ text: agents[i % 3] }] },
-      ],
-    }),
-  ).join('\n');
-}
-
 /** An endpoint with two deployed router versions (50/50); returns its name and deployed model IDs. */
 async function setUp(lib: Library): Promise<{ endpoint: string; deployed: { id: string; model: string }[] }> {
-  await lib.files.writeText('gs://vertex-mcp-emulator/bench-stats/train.jsonl', trainingLines(90));
+  await lib.files.writeText('gs://vertex-mcp-emulator/bench-stats/train.jsonl', routingLines(90));
   const job = await lib.tuning.submitTuningJob(
     {
       tuning_type: 'supervised',
