@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { cutFor } from '../lib/protos.js';
+import { cutFor, cutRoot, serviceDefinitions } from '../lib/protos.js';
 
 const require = createRequire(import.meta.url);
 
@@ -43,14 +43,15 @@ export function loadServices(
   // The build's closure of the same protos (src/lib/protos.ts), when it holds every service asked
   // for: a tenth of the parsing. Otherwise the .proto files themselves.
   const cut = cutFor(services);
-  const def = cut
-    ? protoLoader.fromJSON(cut.json, LOADER_OPTIONS)
+  const def: Record<string, unknown> = cut
+    ? serviceDefinitions(cutRoot(cut), services, LOADER_OPTIONS)
     : protoLoader.loadSync(files, { ...LOADER_OPTIONS, includeDirs: [...protoIncludeDirs(), ...extraIncludeDirs] });
   const out: Record<string, ServiceDefinition> = {};
   for (const full of services) {
     const svc = def[full];
     // Message entries carry a `format` field; services are plain method maps.
-    if (!svc || 'format' in svc) throw new Error(`service ${full} not found in ${files.join(', ')}`);
+    if (!svc || typeof svc !== 'object' || 'format' in svc)
+      throw new Error(`service ${full} not found in ${files.join(', ')}`);
     out[full] = svc as unknown as ServiceDefinition;
   }
   return out;

@@ -1,9 +1,18 @@
 // The build's proto cuts (scripts/gen-protos.ts, src/lib/protos.ts): complete for every service
 // the library calls, and byte-for-byte the same wire format as the full protos.json.
 import { createRequire } from 'node:module';
+import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { cutFor, PROTO_CUTS, protoCuts, VERTEX_PROTO_SERVICES } from '../../src/lib/protos.js';
+import {
+  cutFor,
+  cutRoot,
+  type MethodDefinition,
+  PROTO_CUTS,
+  protoCuts,
+  serviceDefinitions,
+  VERTEX_PROTO_SERVICES,
+} from '../../src/lib/protos.js';
 
 const require = createRequire(import.meta.url);
 const AIP = '.google.cloud.aiplatform.v1';
@@ -66,5 +75,69 @@ describe('proto cuts', () => {
       expect(Buffer.from(B.encode(B.fromObject(value)).finish())).toEqual(Buffer.from(bytes));
       expect(B.toObject(B.decode(bytes), { longs: String })).toEqual(A.toObject(A.decode(bytes), { longs: String }));
     }
+  });
+
+  // serviceDefinitions stands in for @grpc/proto-loader's fromJSON (without the reflection
+  // descriptors): same paths and flags, same bytes, same decoded objects, with google-gax's options
+  // and with the emulator's (json: true turns an Any into { '@type', ...fields }).
+  it('give the gRPC definitions @grpc/proto-loader gives, for the clients and for the emulator', () => {
+    const c = cutFor(VERTEX_PROTO_SERVICES)!;
+    const gaxOptions = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+    const emulatorOptions = { ...gaxOptions, defaults: false, json: true };
+    const op = {
+      name: 'projects/p/locations/l/operations/7',
+      done: true,
+      response: {
+        type_url: 'type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse',
+        value: full
+          .lookupType(`${AIP}.UploadModelResponse`)
+          .encode({ model: 'projects/p/locations/l/models/9' })
+          .finish(),
+      },
+    };
+    const calls: [string, string, object, object][] = [
+      [
+        'google.cloud.aiplatform.v1.ModelService',
+        'GetModel',
+        { name: 'projects/p/locations/l/models/m@2' },
+        { name: 'm', versionId: '2', labels: { stage: 'staging' } },
+      ],
+      [
+        'google.cloud.aiplatform.v1.PredictionService',
+        'Predict',
+        { endpoint: 'e', instances: [{ stringValue: 'x' }] },
+        { predictions: [{ numberValue: 0.5 }], deployedModelId: '3' },
+      ],
+      ['google.longrunning.Operations', 'GetOperation', { name: op.name }, op],
+    ];
+    for (const options of [gaxOptions, emulatorOptions]) {
+      const ours = serviceDefinitions(cutRoot(c), c.services, options);
+      const theirs = protoLoader.fromJSON(c.json, options) as unknown as Record<
+        string,
+        Record<string, MethodDefinition>
+      >;
+      for (const [svc, method, req, res] of calls) {
+        const a = ours[svc]![method]!;
+        const b = theirs[svc]![method]!;
+        expect([a.path, a.requestStream, a.responseStream, a.originalName]).toEqual([
+          b.path,
+          b.requestStream,
+          b.responseStream,
+          b.originalName,
+        ]);
+        const reqBytes = b.requestSerialize(req);
+        const resBytes = b.responseSerialize(res);
+        expect(a.requestSerialize(req)).toEqual(reqBytes);
+        expect(a.responseSerialize(res)).toEqual(resBytes);
+        expect(a.requestDeserialize(reqBytes)).toEqual(b.requestDeserialize(reqBytes));
+        expect(a.responseDeserialize(resBytes)).toEqual(b.responseDeserialize(resBytes));
+      }
+    }
+    // The emulator's options decode an operation's Any as JSON (what its services read and write).
+    const emu = serviceDefinitions(cutRoot(c), c.services, emulatorOptions)['google.longrunning.Operations']!
+      .GetOperation!;
+    const decoded = emu.responseDeserialize(emu.responseSerialize(op)) as { response: Record<string, unknown> };
+    expect(decoded.response['@type']).toBe('type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse');
+    expect(decoded.response.model).toBe('projects/p/locations/l/models/9');
   });
 });
