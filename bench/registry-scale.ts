@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { startEmulator } from '../src/emulator/index.js';
 import { createLibrary } from '../src/lib/index.js';
+import { summaryLine } from '../src/lib/registry/registry.js';
 import type { ModelVersionSummary } from '../src/lib/registry/types.js';
 import { kb, ms, percentile, ratio, round, table } from './util.js';
 
@@ -41,9 +42,10 @@ export interface RegistryScaleResult {
 
 /** A list_models answer as the tool gives it: the structured result and one text line per version. */
 function answerBytes(versions: ModelVersionSummary[], next: string | null): number {
-  const lines = versions.map((v) => `${v.name} ${v.version ?? `id ${v.version_id}`} (${v.deployment_stage ?? '-'})`);
+  const lines = versions.map(summaryLine);
   const structured = { versions, count: versions.length, next_page_token: next };
-  const text = `${versions.length} version(s)${lines.length ? `: ${lines.join(', ')}` : ''}.`;
+  const more = next ? ` More: call again with page_token "${next}".` : '';
+  const text = `${versions.length} version(s)${lines.length ? `: ${lines.join(', ')}` : ''}.${more}`;
   return Buffer.byteLength(JSON.stringify(structured)) + Buffer.byteLength(text);
 }
 

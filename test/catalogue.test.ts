@@ -1,10 +1,11 @@
 // The catalogue's contract: selection rules, annotations, schema snapshots, sizes.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { catalogueToolSizes, MODEL_VISIBLE_BUDGET, TOTAL_BUDGET } from '../bench/toolsize.js';
 import { createServer } from '../src/server.js';
 import { annotationsFor, catalogue, listEntry, SHARED_PARAMS, selectTools, TOOLSETS } from '../src/tools/index.js';
@@ -182,6 +183,117 @@ describe('catalogue', () => {
 
   it('reports the package version', () => {
     expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+});
+
+/** Every property name in a JSON schema, nested objects and list items included. */
+function propertyNames(schema: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) for (const x of schema) propertyNames(x, out);
+  else if (schema && typeof schema === 'object') {
+    for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
+      if (k === 'properties' && v && typeof v === 'object') for (const name of Object.keys(v)) out.add(name);
+      propertyNames(v, out);
+    }
+  }
+  return out;
+}
+
+/** Every `format` value in a JSON schema. */
+function formats(schema: unknown, at = '', out: { at: string; format: unknown }[] = []) {
+  if (Array.isArray(schema)) {
+    for (const [i, x] of schema.entries()) formats(x, `${at}[${i}]`, out);
+  } else if (schema && typeof schema === 'object') {
+    for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
+      // A property named "format" (prepare_dataset's) is a field, not the keyword.
+      if (k === 'format' && typeof v !== 'object') out.push({ at, format: v });
+      else formats(v, `${at}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+/** The formats JSON Schema defines (draft 7 and 2020-12); anything else is a private keyword value. */
+const STANDARD_FORMATS = new Set([
+  'date-time',
+  'date',
+  'time',
+  'duration',
+  'email',
+  'idn-email',
+  'hostname',
+  'idn-hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'iri',
+  'iri-reference',
+  'uuid',
+  'uri-template',
+  'json-pointer',
+  'relative-json-pointer',
+  'regex',
+]);
+
+/** `.ts` files under src/, recursively. */
+function sources(dir = 'src'): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
+}
+
+/**
+ * The parameters hints tell an agent to pass: "pass X: ..." or "pass some_param" (a word with an
+ * underscore, or followed by a colon), and in "pass X as Y" the Y (X is then an output field, as
+ * in "pass next_page_token as page_token"). Plain words ("pass the ...", "pass a ...") are prose.
+ */
+function passHints(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\bpass (`?)([A-Za-z][\w-]*)\1(:| as ([a-z][a-z0-9_]*))?/gi)) {
+    const [, , word, tail, as] = m;
+    if (as) out.push(as);
+    else if (tail === ':' || word!.includes('_')) out.push(word!);
+  }
+  return out;
+}
+
+describe('schemas and hints speak the catalogue', () => {
+  it('use only standard JSON Schema formats (a zod .startsWith() would list "starts_with"; use a pattern)', () => {
+    for (const t of catalogue()) {
+      const listed = listEntry(t);
+      const full = [
+        z.toJSONSchema(z.object(t.input), { target: 'draft-7', io: 'input' }),
+        z.toJSONSchema(z.object(t.output), { target: 'draft-7', io: 'output' }),
+      ];
+      for (const schema of [listed.inputSchema, listed.outputSchema, ...full]) {
+        const bad = formats(schema).filter((f) => !STANDARD_FORMATS.has(String(f.format)));
+        expect(bad, t.name).toEqual([]);
+      }
+    }
+    // The check itself: a private format is caught, a field named "format" is not.
+    expect(formats(z.toJSONSchema(z.object({ u: z.string().startsWith('gs://') })))).toEqual([
+      { at: '.properties.u', format: 'starts_with' },
+    ]);
+    expect(formats({ properties: { format: { type: 'string' } } })).toEqual([]);
+  });
+
+  it('every "pass X" hint in the sources names a parameter some tool takes', () => {
+    const params = new Set(catalogue().flatMap((t) => [...propertyNames(listEntry(t).inputSchema)]));
+    expect(passHints('pass storage_gb_months (GB)')).toEqual(['storage_gb_months']);
+    expect(passHints('or pass force: true; pass next_page_token as page_token; Pass the URI')).toEqual([
+      'force',
+      'page_token',
+    ]);
+    const unknown: string[] = [];
+    for (const file of sources()) {
+      // Comments are for people reading the code; strings reach agents.
+      const code = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
+        .join('\n');
+      for (const p of passHints(code)) if (!params.has(p)) unknown.push(`${file}: pass ${p}`);
+    }
+    expect(unknown).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Library } from '../lib/index.js';
 import { reportOut } from '../tools/experiments.js';
+import { reading } from './errors.js';
 import type { Subscriptions } from './subscriptions.js';
 
 const PREFIX = 'vertex://ab-tests/';
@@ -35,7 +36,11 @@ export function registerAbTestResources(server: McpServer, lib: Library, subs: S
         {
           uri: uri.href,
           mimeType: 'application/json',
-          text: JSON.stringify(reportOut(await lib.experiments.get(String(vars.test))), null, 2),
+          text: JSON.stringify(
+            reportOut(await reading(uri.href, () => lib.experiments.get(String(vars.test)))),
+            null,
+            2,
+          ),
         },
       ],
     }),
@@ -54,7 +59,7 @@ export function registerAbTestResources(server: McpServer, lib: Library, subs: S
       })
       .catch(() => {});
   subs.route(/^vertex:\/\/ab-tests\/([^/]+)$/, async (m) => {
-    const t = await lib.experiments.store.get(decodeURIComponent(m[1]!));
+    const t = await reading(m[0], () => lib.experiments.store.get(decodeURIComponent(m[1]!)));
     await refresh();
     return key(t.test);
   });

@@ -4,6 +4,7 @@
 // others within a poll), at most once a second per endpoint.
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Library } from '../lib/index.js';
+import { reading } from './errors.js';
 import type { Subscriptions } from './subscriptions.js';
 
 const PREFIX = 'vertex://endpoints/';
@@ -44,7 +45,11 @@ export function registerEndpointResources(server: McpServer, lib: Library, subs:
         {
           uri: uri.href,
           mimeType: 'application/json',
-          text: JSON.stringify(await lib.monitoring.getEndpointStats(String(vars.endpoint)), null, 2),
+          text: JSON.stringify(
+            await reading(uri.href, () => lib.monitoring.getEndpointStats(String(vars.endpoint))),
+            null,
+            2,
+          ),
         },
       ],
     }),
@@ -52,7 +57,7 @@ export function registerEndpointResources(server: McpServer, lib: Library, subs:
 
   const key = (id: string) => `endpoint:${id}`;
   subs.route(/^vertex:\/\/endpoints\/([^/]+)\/stats$/, async (m) =>
-    key((await lib.endpoints.getEndpoint(decodeURIComponent(m[1]!))).endpoint),
+    key((await reading(m[0], () => lib.endpoints.getEndpoint(decodeURIComponent(m[1]!)))).endpoint),
   );
   const seen = new Map<string, number>();
   const notify = (endpointId: string) => subs.notify(key(endpointId));

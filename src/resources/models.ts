@@ -2,6 +2,7 @@
 // from the registry, with completion of model names and of the chosen model's versions.
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Library } from '../lib/index.js';
+import { reading } from './errors.js';
 
 export const MODEL_VERSION_URI = 'vertex://models/{model}/versions/{version}';
 
@@ -43,7 +44,7 @@ export function registerModelResources(server: McpServer, lib: Library): void {
       mimeType: 'application/json',
     },
     async (u, vars) => {
-      const record = await lib.registry.getModel(String(vars.model), String(vars.version));
+      const record = await reading(u.href, () => lib.registry.getModel(String(vars.model), String(vars.version)));
       return { contents: [{ uri: u.href, mimeType: 'application/json', text: JSON.stringify(record, null, 2) }] };
     },
   );

@@ -2,7 +2,8 @@
 // and the key its updates are announced under (an endpoint, a test); notify(key) then sends
 // notifications/resources/updated to the subscribed URIs, at most once a second per key.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError } from './errors.js';
 
 const THROTTLE_MS = 1000;
 
@@ -25,7 +26,9 @@ export class Subscriptions {
           return {};
         }
       }
-      throw new Error(`not a subscribable resource: ${req.params.uri}`);
+      throw new ProtocolError(ErrorCode.InvalidParams, `not a subscribable resource: ${req.params.uri}`, {
+        uri: req.params.uri,
+      });
     });
     server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
       this.subscribed.delete(req.params.uri);

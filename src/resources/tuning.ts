@@ -1,6 +1,7 @@
 // Resource template vertex://tuning-jobs/{job}: a tuning job's state and per-epoch progress.
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Library } from '../lib/index.js';
+import { reading } from './errors.js';
 
 export function registerTuningResources(server: McpServer, lib: Library): void {
   const template = new ResourceTemplate('vertex://tuning-jobs/{job}', {
@@ -30,7 +31,7 @@ export function registerTuningResources(server: McpServer, lib: Library): void {
         {
           uri: uri.href,
           mimeType: 'application/json',
-          text: JSON.stringify(await lib.tuning.getTuningJob(String(vars.job)), null, 2),
+          text: JSON.stringify(await reading(uri.href, () => lib.tuning.getTuningJob(String(vars.job))), null, 2),
         },
       ],
     }),

@@ -94,7 +94,10 @@ export const prepareDataset = defineTool({
       .join(', ');
     return {
       structured: out,
-      text: `Read ${r.records_read} records: kept ${r.kept} (${r.train_examples} train, ${r.validation_examples} validation)${drops ? `; dropped ${drops}` : ''}. Published generation ${r.output.generation} (${r.output.manifest_uri}); train: ${r.output.train_uri}.`,
+      text: [
+        `Read ${r.records_read} records: kept ${r.kept} (${r.train_examples} train, ${r.validation_examples} validation)${drops ? `; dropped ${drops}` : ''}${r.bad_records_count ? `; ${r.bad_records_count} bad record(s), the first in bad_records` : ''}.`,
+        `Published generation ${r.output.generation}${out.previous_generation ? ` (replacing ${out.previous_generation})` : ''}: manifest ${r.output.manifest_uri}; train ${r.output.train_uri}${out.validation_uri ? `; validation ${out.validation_uri}` : ''}${out.preferences_uri ? `; preferences ${out.preferences_uri}` : ''}; stats ${out.stats_uri}.`,
+      ].join(' '),
     };
   },
 });

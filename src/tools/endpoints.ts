@@ -11,6 +11,7 @@ import {
 } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool, redescribe } from './define.js';
+import { int, ms, pct, share, splitByVersion } from './format.js';
 import { progressOf } from './progress.js';
 
 // Shared parameters (described in the server instructions): no description of their own.
@@ -22,10 +23,11 @@ const split = z
   .refine((o) => Object.keys(o).length <= MAX_SPLIT_ENTRIES, {
     message: `at most ${MAX_SPLIT_ENTRIES} entries`,
   });
+/** A deployment as texts name it: the registry version, else the Vertex model; its deployed-model ID beside. */
+const deployedText = (d: Endpoint['deployed'][number]) =>
+  `${d.name && d.version ? `${d.name}@${d.version}` : `model ${d.model.split('/').pop()}`} (deployed model ${d.deployed_model_id})`;
 const splitText = (e: Endpoint) =>
-  e.deployed
-    .map((d) => `${d.name && d.version ? `${d.name} ${d.version}` : d.deployed_model_id} ${d.traffic_percent}%`)
-    .join(', ') || 'nothing deployed';
+  `endpoint ${e.display_name} (${e.endpoint}): ${e.deployed.map((d) => `${deployedText(d)} ${share(d.traffic_percent)}`).join(', ') || 'nothing deployed'}`;
 
 export const createEndpoint = defineTool({
   name: 'create_endpoint',
@@ -47,7 +49,7 @@ export const createEndpoint = defineTool({
   output: EndpointRecord.shape,
   async handler(args, { lib }) {
     const e = await lib.endpoints.createEndpoint(args);
-    return { structured: e, text: `Created endpoint ${e.display_name} (${e.endpoint}).` };
+    return { structured: e, text: `Created endpoint ${e.display_name} (ID ${e.endpoint}).` };
   },
 });
 
@@ -60,7 +62,7 @@ export const listEndpoints = defineTool({
   output: { endpoints: z.array(EndpointRecord), count: z.number() },
   async handler(_args, { lib }) {
     const endpoints = await lib.endpoints.listEndpoints();
-    const lines = endpoints.map((e) => `${e.display_name} (${e.endpoint}): ${splitText(e)}`);
+    const lines = endpoints.map(splitText);
     return {
       structured: { endpoints, count: endpoints.length },
       text: `${endpoints.length} endpoint(s)${lines.length ? `: ${lines.join('; ')}` : ''}.`,
@@ -96,9 +98,14 @@ export const deployModel = defineTool({
     progress(0, 1, `deploying ${args.name} ${args.version}`);
     const r = await ctx.lib.endpoints.deployModel(args);
     progress(1, 1, r.done ? 'deployed' : 'still deploying');
-    if (r.already_deployed) return { structured: r, text: `${r.note} Traffic: ${splitText(r.endpoint)}.` };
-    const state = r.done ? `deployed as ${r.deployed_model_id}` : `still deploying (operation ${r.operation})`;
-    return { structured: r, text: `${args.name} ${args.version} ${state}; traffic: ${splitText(r.endpoint)}.` };
+    if (r.already_deployed) return { structured: r, text: `${r.note} Traffic on ${splitText(r.endpoint)}.` };
+    const state = r.done
+      ? `deployed as deployed model ${r.deployed_model_id}`
+      : `still deploying (operation ${r.operation}; deployed model ${r.deployed_model_id ?? 'not known yet'})`;
+    return {
+      structured: r,
+      text: `${args.name}@${args.version} ${state}${r.note ? ` (${r.note})` : ''}; traffic on ${splitText(r.endpoint)}.`,
+    };
   },
 });
 
@@ -124,13 +131,16 @@ export const predict = defineTool({
     name: z.string().nullable(),
     version: z.string().nullable(),
     predictions: z.array(z.unknown()),
+    prediction_ids: z.array(z.string()).describe('One per instance, for record_feedback'),
   },
   async handler(args, { lib }) {
     const r = await lib.endpoints.predict(args.endpoint, args.instances, args.parameters);
     const first = r.predictions[0] as { output?: unknown } | undefined;
+    const from = r.name && r.version ? `${r.name}@${r.version}` : 'a model outside the registry';
     return {
       structured: r,
-      text: `${r.predictions.length} prediction(s) from ${r.name ?? r.deployed_model_id} ${r.version ?? ''} (deployed model ${r.deployed_model_id})${first?.output !== undefined ? `; first: ${JSON.stringify(first.output)}` : ''}; prediction_ids for record_feedback: ${r.prediction_ids.slice(0, 20).join(', ')}${r.prediction_ids.length > 20 ? ', ...' : ''}.`,
+      // Every id (at most 100, one per instance): a client that shows only text can still give feedback.
+      text: `${r.predictions.length} prediction(s) from ${from} (deployed model ${r.deployed_model_id}) on endpoint ${r.endpoint}${first?.output !== undefined ? `; first: ${JSON.stringify(first.output).slice(0, 200)}` : ''}; prediction_ids for record_feedback: ${r.prediction_ids.join(', ') || 'none (not recorded)'}.`,
     };
   },
 });
@@ -148,17 +158,18 @@ export const setTrafficSplit = defineTool({
   output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
   async handler(args, ctx) {
     const plan = await ctx.lib.endpoints.planTrafficSplit(args.endpoint, args.traffic_split);
-    const change = `${JSON.stringify(plan.before)} -> ${JSON.stringify(plan.after)}`;
+    const { deployed } = await ctx.lib.endpoints.getEndpoint(args.endpoint); // names the IDs by version
+    const change = `${splitByVersion(plan.before, deployed)} -> ${splitByVersion(plan.after, deployed)}`;
     if (!(await confirmed(ctx, args, `move traffic on ${plan.endpoint.displayName}: ${change}`))) {
       return {
         structured: { applied: false, before: plan.before, after: plan.after, endpoint: null },
-        text: `Dry run: ${change}.`,
+        text: `Dry run: traffic on endpoint ${plan.endpoint.displayName} (${String(plan.endpoint.name).split('/').pop()}) would move from ${change}.`,
       };
     }
     const e = await ctx.lib.endpoints.updateTrafficSplit(args.endpoint, args.traffic_split);
     return {
       structured: { applied: true, before: plan.before, after: plan.after, endpoint: e },
-      text: `Traffic: ${splitText(e)}.`,
+      text: `Traffic on ${splitText(e)}.`,
     };
   },
 });
@@ -179,7 +190,8 @@ export const undeployModel = defineTool({
   output: { applied: z.boolean(), before: split, after: split, endpoint: EndpointRecord.nullable() },
   async handler(args, ctx) {
     const plan = await ctx.lib.endpoints.planUndeploy(args.endpoint, args.name, args.version, args.traffic_split);
-    const change = `${JSON.stringify(plan.before)} -> ${JSON.stringify(plan.after)}`;
+    const { deployed } = await ctx.lib.endpoints.getEndpoint(args.endpoint); // names the IDs by version
+    const change = `${splitByVersion(plan.before, deployed)} -> ${splitByVersion(plan.after, deployed)}`;
     if (
       !(await confirmed(
         ctx,
@@ -189,13 +201,13 @@ export const undeployModel = defineTool({
     ) {
       return {
         structured: { applied: false, before: plan.before, after: plan.after, endpoint: null },
-        text: `Dry run: ${change}.`,
+        text: `Dry run: would undeploy ${args.name}@${args.version} from endpoint ${plan.endpoint.displayName} (${String(plan.endpoint.name).split('/').pop()}); traffic ${change}.`,
       };
     }
     const e = await ctx.lib.endpoints.undeployModel(args.endpoint, args.name, args.version, args.traffic_split);
     return {
       structured: { applied: true, before: plan.before, after: plan.after, endpoint: e },
-      text: `Undeployed; traffic: ${splitText(e)}.`,
+      text: `Undeployed ${args.name}@${args.version}; traffic on ${splitText(e)}.`,
     };
   },
 });
@@ -226,13 +238,13 @@ export const deleteEndpoint = defineTool({
     ) {
       return {
         structured: { deleted: false, endpoint: e.endpoint, undeploys },
-        text: `Dry run: would delete ${e.display_name}.`,
+        text: `Dry run: would delete endpoint ${e.display_name} (${e.endpoint})${undeploys.length ? ` and undeploy ${undeploys.join(', ')}` : ''}.`,
       };
     }
     await ctx.lib.endpoints.deleteEndpoint(args.endpoint, args.force);
     return {
       structured: { deleted: true, endpoint: e.endpoint, undeploys },
-      text: `Deleted endpoint ${e.display_name}.`,
+      text: `Deleted endpoint ${e.display_name} (${e.endpoint})${undeploys.length ? `; undeployed ${undeploys.join(', ')}` : ''}.`,
     };
   },
 });
@@ -257,15 +269,18 @@ export const getEndpointStats = defineTool({
   },
   async handler(args, { lib }) {
     const s = await lib.monitoring.getEndpointStats(args.endpoint, args.window_seconds);
+    const line = (v: Record<string, any>) =>
+      `${v.requests} requests (${v.instances} predictions), ${v.errors} failed (error rate ${pct(v.error_rate)}), p50 ${ms(v.p50_ms)}, p95 ${ms(v.p95_ms)}, p99 ${ms(v.p99_ms)}`;
     const per = s.versions
       .map(
         (v) =>
-          `${v.version ?? v.deployed_model_id} ${v.traffic_percent}%: ${v.requests} requests (${v.instances} predictions), ${v.errors} failed, p95 ${v.p95_ms === null ? 'n/a' : `${v.p95_ms.toFixed(1)} ms`}, ${v.replicas ?? '?'} replica(s)`,
+          `${v.name && v.version ? `${v.name}@${v.version}` : 'a model outside the registry'} (deployed model ${v.deployed_model_id}) ${share(v.traffic_percent)}: ${line(v)}, ${int(v.replicas, '?')} replica(s)`,
       )
       .join('; ');
+    const alerts = s.alerts.map((a) => `${a.name}${a.firing ? ' FIRING' : ''}`).join(', ');
     return {
       structured: s as never,
-      text: `${s.display_name}, last ${s.window_seconds} s: ${per || 'nothing deployed'}.`,
+      text: `Endpoint ${s.display_name} (${s.endpoint}), last ${s.window_seconds} s: ${per || 'nothing deployed'}. In all: ${line(s.total)}.${alerts ? ` Alert rules: ${alerts}.` : ''}`,
     };
   },
 });

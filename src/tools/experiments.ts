@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ACTIONS, StartAbTestInput, TEST_STATES, type TestReport, VERDICTS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool, redescribe } from './define.js';
+import { share, splitByVersion } from './format.js';
 
 // Shared parameter (described in the server instructions): no description of its own.
 const test = z.string().max(63);
@@ -131,8 +132,14 @@ export function reportOut(r: TestReport) {
   };
 }
 
+/** Both arms as versions, with the deployed-model IDs they serve as. */
+const arms = (r: TestReport) => {
+  const { model, treatment, control } = r.plan;
+  return `treatment ${model}@${treatment.version} (deployed model ${treatment.deployed_model_id}) vs control ${model}@${control.version} (deployed model ${control.deployed_model_id})`;
+};
+
 const headline = (r: TestReport) =>
-  `A/B test ${r.test} (${r.state}): ${r.plan.model} ${r.plan.treatment.version} vs ${r.plan.control.version} on endpoint ${r.plan.endpoint}, ${r.plan.traffic_percentage}% to the treatment. Verdict ${r.verdict}: ${r.sentence}`;
+  `A/B test ${r.test} (${r.state}): ${arms(r)} on endpoint ${r.plan.endpoint_name} (${r.plan.endpoint}), ${share(r.plan.traffic_percentage)} to the treatment. Verdict ${r.verdict}: ${r.sentence}${r.decision?.promoted ? ` Promoted ${r.plan.model}@${r.decision.promoted}.` : ''}${r.decision?.undeployed.length ? ` Undeployed ${r.decision.undeployed.map((v) => `${r.plan.model}@${v}`).join(', ')}.` : ''}`;
 
 export const startAbTest = defineTool({
   name: 'start_ab_test',
@@ -165,7 +172,8 @@ export const startAbTest = defineTool({
     const s = await ctx.lib.experiments.planStart(args);
     const ss = s.plan.sample_size;
     const sizing = `needs ${ss.control.toLocaleString('en-US')} / ${ss.treatment.toLocaleString('en-US')} outcomes (control / treatment; fixed-horizon would need ${ss.fixed_horizon_total.toLocaleString('en-US')} in all), baseline ${Number(ss.baseline.toPrecision(3))} from ${ss.baseline_from}`;
-    const what = `start A/B test ${args.name}: split ${JSON.stringify(s.split_after)} on endpoint ${s.plan.endpoint_name}${s.deploy_treatment ? ` after deploying ${args.model} ${args.treatment}` : ''}`;
+    const { deployed } = await ctx.lib.endpoints.getEndpoint(s.plan.endpoint); // names the split's IDs by version
+    const what = `start A/B test ${args.name}: split ${splitByVersion(s.split_after, deployed)} on endpoint ${s.plan.endpoint_name} (${s.plan.endpoint})${s.deploy_treatment ? ` after deploying ${args.model}@${args.treatment}` : ''}`;
     const base = {
       test: args.name,
       split_before: s.split_before,
@@ -184,7 +192,7 @@ export const startAbTest = defineTool({
     const now = await ctx.lib.endpoints.getEndpoint(r.plan.endpoint);
     return {
       structured: { ...base, split_after: now.traffic_split, started: true, report: reportOut(r) },
-      text: `Started A/B test ${r.test}: ${args.model} ${args.treatment} (deployed model ${r.plan.treatment.deployed_model_id}) gets ${r.plan.traffic_percentage}% on endpoint ${r.plan.endpoint_name} (${r.plan.endpoint}). It ${sizing}. Read it with get_ab_test test="${r.test}".`,
+      text: `Started A/B test ${r.test}: ${arms(r)}; the treatment gets ${share(r.plan.traffic_percentage)} on endpoint ${r.plan.endpoint_name} (${r.plan.endpoint}). It ${sizing}. Read it with get_ab_test test="${r.test}".`,
     };
   },
 });
@@ -240,7 +248,8 @@ export const listAbTests = defineTool({
         started_at: t.plan.started_at ? new Date(t.plan.started_at).toISOString() : null,
       }));
     const lines = tests.map(
-      (t) => `${t.test} ${t.state} ${t.model} ${t.treatment} vs ${t.control} (${t.verdict ?? 'no verdict yet'})`,
+      (t) =>
+        `${t.test} ${t.state}: ${t.model}@${t.treatment} vs ${t.model}@${t.control} on endpoint ${t.endpoint} (${t.verdict ?? 'no verdict yet'})`,
     );
     return {
       structured: { tests, count: tests.length },
@@ -275,8 +284,11 @@ export const concludeAbTest = defineTool({
     report: z.object(Report).nullable(),
   },
   async handler(args, ctx) {
-    const { plan } = await ctx.lib.experiments.planConclude(args.test, args);
-    const what = `${plan.action} A/B test ${plan.test}${plan.split_after ? `: split ${JSON.stringify(plan.split_after)}` : ''}${plan.promote ? `, promote ${plan.promote} to production` : ''}${plan.undeploy.length ? `, undeploy ${plan.undeploy.join(', ')}` : ''}`;
+    const { plan, report } = await ctx.lib.experiments.planConclude(args.test, args);
+    const model = report.plan.model;
+    const { deployed } = await ctx.lib.endpoints.getEndpoint(report.plan.endpoint); // names the split's IDs by version
+    const what = `${plan.action} A/B test ${plan.test}${plan.split_after ? `: split ${splitByVersion(plan.split_after, deployed)}` : ''}${plan.promote ? `, promote ${model}@${plan.promote} to production` : ''}${plan.undeploy.length ? `, undeploy ${plan.undeploy.map((v) => `${model}@${v}`).join(', ')}` : ''}`;
+    // The reasons and numbers behind the plan are the report's: its headline follows once concluded.
     const base = { ...plan, undeploy: plan.undeploy };
     if (!(await confirmed(ctx, args, what)))
       return {
@@ -286,7 +298,7 @@ export const concludeAbTest = defineTool({
     const r = await ctx.lib.experiments.conclude(args.test, args);
     return {
       structured: { ...base, concluded: true, report: reportOut(r) },
-      text: `Concluded A/B test ${r.test}: ${r.state}${r.decision?.promoted ? `; ${r.plan.model} ${r.decision.promoted} promoted to production` : ''}; split now ${JSON.stringify(plan.split_after ?? 'unchanged')}. ${plan.sentence}`,
+      text: `Concluded: ${what}. ${headline(r)}`,
     };
   },
 });

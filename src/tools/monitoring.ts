@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ALERT_METRICS } from '../lib/index.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool } from './define.js';
+import { ms, num, pct, usd } from './format.js';
 
 // Shared parameter (described in the server instructions): no description of its own.
 const endpoint = z.string().min(1).max(1024);
@@ -32,7 +33,8 @@ const toRule = (r: import('../lib/index.js').AlertRule) => ({
   firing_since: iso(r.state.firing_since),
   last_value: r.state.last_value,
 });
-const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
+const who = (v: { name?: string | null; version: string | null; deployed_model_id: string }) =>
+  `${v.name && v.version ? `${v.name}@${v.version}` : 'a model outside the registry'} (deployed model ${v.deployed_model_id})`;
 
 export const getMetrics = defineTool({
   name: 'get_metrics',
@@ -56,7 +58,7 @@ export const getMetrics = defineTool({
     if (args.kind === 'performance') {
       const p = await m.collectPerformanceMetrics(args.endpoint, args.window_seconds);
       const per = p.versions
-        .map((v) => `${v.deployed_model_id}: ${v.requests} requests, p95 ${ms(v.p95_ms)}`)
+        .map((v) => `${who(v)}: ${v.requests} requests, error rate ${pct(v.error_rate)}, p95 ${ms(v.p95_ms)}`)
         .join('; ');
       return {
         structured: {
@@ -65,35 +67,54 @@ export const getMetrics = defineTool({
           window_seconds: args.window_seconds,
           metrics: p as never,
         },
-        text: `${p.endpoint.requests} requests (${p.endpoint.instances} predictions) in ${args.window_seconds} s, error rate ${p.endpoint.error_rate ?? 'n/a'}, p50 ${ms(p.endpoint.p50_ms)}, p95 ${ms(p.endpoint.p95_ms)}, p99 ${ms(p.endpoint.p99_ms)}. ${per}.`,
+        text: `Endpoint ${p.endpoint_id}, last ${args.window_seconds} s: in all ${p.endpoint.requests} requests (${p.endpoint.instances} predictions), error rate ${pct(p.endpoint.error_rate)}, p50 ${ms(p.endpoint.p50_ms)}, p95 ${ms(p.endpoint.p95_ms)}, p99 ${ms(p.endpoint.p99_ms)}. ${per || 'Nothing deployed'}.`,
       };
     }
     if (args.kind === 'cost') {
       const c = await m.calculateCostMetrics(args.endpoint, args.window_seconds);
+      const total = (f: { total_usd: number | null; reasons: Record<string, string> }) =>
+        f.total_usd === null ? `unknown (${f.reasons.total_usd})` : usd(f.total_usd);
+      const rows = (c.vertex_equivalent ?? c).breakdown
+        .map(
+          (b) =>
+            `deployed model ${b.deployed_model_id}: ${b.machine_type}${b.accelerator_type ? ` + ${b.accelerator_count} ${b.accelerator_type}` : ''} x ${num(b.replica_hours)} replica-hours = ${b.total_usd === null ? `unknown (${b.reason})` : usd(b.total_usd)}`,
+        )
+        .join('; ');
+      const eq = c.vertex_equivalent;
+      const perReq = (f: { total_usd: number | null }) =>
+        f.total_usd !== null && c.requests ? `, ${usd(f.total_usd / c.requests)} per request` : '';
+      // In emulator mode the bill is the local one; what the same usage would cost on Vertex AI is the useful figure.
+      const head = eq
+        ? `emulator ${total(c)} (local models are not billed); on Vertex AI the same usage would cost ${total(eq)}${perReq(eq)}`
+        : `on Vertex AI ${total(c)}${perReq(c)}`;
+      const left = Object.keys(c.reasons).filter(
+        (k) => k.endsWith('_usd') && !k.startsWith('per_') && k !== 'total_usd',
+      );
+      const notes = left.length ? ` Not measured: ${left.map((k) => `${k} (${c.reasons[k]})`).join('; ')}.` : '';
       return {
         structured: { kind: args.kind, endpoint: c.endpoint, window_seconds: args.window_seconds, metrics: c as never },
-        text: `Cost over ${args.window_seconds} s: ${c.total_usd === null ? `unknown (${c.reasons.total_usd})` : `$${c.total_usd.toFixed(6)}`} (${c.backend}); per request ${c.per_request_usd ?? 'n/a'}.`,
+        text: `Cost of endpoint ${c.endpoint} over ${args.window_seconds} s, ${c.requests} requests: ${head} (prices as of ${c.prices_as_of ?? 'n/a'}). ${rows || 'No deployments in the period'}.${notes}`,
       };
     }
     const q = await m.collectQualityMetrics(args.endpoint, args.window_seconds);
     const psi = (d: (typeof q.versions)[number]['output_drift']) =>
       d && 'psi' in d && typeof d.psi === 'number'
-        ? `PSI ${d.psi.toFixed(3)}${d.drifted ? ' (drifted)' : ''}`
+        ? `PSI ${num(d.psi)}${d.drifted ? ' (drifted)' : ''}`
         : 'not measured';
     const drifts = q.versions
       .map(
         (v) =>
-          `${v.version ?? v.deployed_model_id}: accuracy ${v.accuracy === null ? 'n/a' : `${(v.accuracy * 100).toFixed(1)}% of ${v.labelled}`}, output drift ${psi(v.output_drift)}`,
+          `${who(v)}: accuracy ${v.accuracy === null ? 'n/a' : `${pct(v.accuracy)} of ${v.labelled}`}, output drift ${psi(v.output_drift)}`,
       )
       .join('; ');
     return {
       structured: {
         kind: args.kind,
-        endpoint: args.endpoint,
+        endpoint: q.endpoint,
         window_seconds: args.window_seconds,
         metrics: q as never,
       },
-      text: `Feedback ${q.feedback.count}, accuracy ${q.feedback.accuracy ?? 'n/a'}; ${drifts || 'nothing deployed'}.`,
+      text: `Endpoint ${q.endpoint}, last ${args.window_seconds} s: feedback ${q.feedback.count}, accuracy ${pct(q.feedback.accuracy)}; ${drifts || 'nothing deployed'}.`,
     };
   },
 });
@@ -125,7 +146,7 @@ export const recordFeedback = defineTool({
     const out = { id: f.id, endpoint: f.endpoint, prediction_id: f.prediction_id, correct: f.correct, score: f.score };
     return {
       structured: out,
-      text: `Feedback ${f.id} recorded for ${f.prediction_id ?? 'an input'} (correct: ${f.correct ?? 'n/a'}).`,
+      text: `Feedback ${f.id} recorded for ${f.prediction_id ? `prediction ${f.prediction_id}` : 'an input'} on endpoint ${f.endpoint || 'unknown'} (correct: ${f.correct ?? 'n/a'}${f.score === null ? '' : `, score ${num(f.score)}`}).`,
     };
   },
 });
@@ -151,7 +172,7 @@ export const setAlertRule = defineTool({
     const r = toRule(lib.monitoring.setAlertRule({ ...args, endpoint: e.endpoint }));
     return {
       structured: r,
-      text: `Rule ${r.name}: ${r.metric} ${r.comparison} ${r.threshold} over ${r.window_seconds} s on ${e.display_name}.`,
+      text: `Rule ${r.name}: ${r.metric} ${r.comparison} ${num(r.threshold)} over ${r.window_seconds} s on endpoint ${e.display_name} (${e.endpoint}), severity ${r.severity}.`,
     };
   },
 });
@@ -168,7 +189,7 @@ export const listAlertRules = defineTool({
     const rules = lib.monitoring.listAlertRules(id).map(toRule);
     return {
       structured: { rules, count: rules.length },
-      text: `${rules.length} rule(s)${rules.length ? `: ${rules.map((r) => `${r.name}${r.firing ? ' FIRING' : ''}`).join(', ')}` : ''}.`,
+      text: `${rules.length} rule(s)${rules.length ? `: ${rules.map((r) => `${r.name} (${r.metric} ${r.comparison} ${num(r.threshold)} on endpoint ${r.endpoint ?? 'any'}, last ${num(r.last_value)})${r.firing ? ' FIRING' : ''}`).join(', ')}` : ''}.`,
     };
   },
 });
@@ -183,9 +204,15 @@ export const deleteAlertRule = defineTool({
   async handler(args, ctx) {
     const r = toRule(ctx.lib.monitoring.ledger.getRule(args.name));
     if (!(await confirmed(ctx, args, `delete alert rule ${r.name}`)))
-      return { structured: { deleted: false, rule: r }, text: `Dry run: would delete ${r.name}.` };
+      return {
+        structured: { deleted: false, rule: r },
+        text: `Dry run: would delete alert rule ${r.name} (endpoint ${r.endpoint ?? 'any'}).`,
+      };
     ctx.lib.monitoring.deleteAlertRule(args.name);
-    return { structured: { deleted: true, rule: r }, text: `Deleted alert rule ${r.name}.` };
+    return {
+      structured: { deleted: true, rule: r },
+      text: `Deleted alert rule ${r.name} (endpoint ${r.endpoint ?? 'any'}).`,
+    };
   },
 });
 
@@ -220,7 +247,7 @@ export const checkAlerts = defineTool({
       structured: { checks, firing: firing.length },
       text: firing.length
         ? `${firing.length} firing: ${firing.map((c) => `${c.name} (${c.message})`).join('; ')}.`
-        : `No rule firing (${checks.length} checked).`,
+        : `No rule firing (${checks.length} checked${checks.length ? `: ${checks.map((c) => `${c.name} ${c.status}, value ${num(c.value)}`).join('; ')}` : ''}).`,
     };
   },
 });

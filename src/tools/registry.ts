@@ -11,17 +11,17 @@ import {
   STAGES,
   Version,
 } from '../lib/index.js';
+import { summaryLine } from '../lib/registry/registry.js';
 import { confirmed, safetyInput } from './confirm.js';
 import { defineTool, redescribe, undescribed } from './define.js';
+import { metricList as fmt, num, share } from './format.js';
 
 // Shared parameters (described in the server instructions): no description of their own.
 const name = undescribed(ModelName);
 const version = undescribed(Version);
 const metrics = z.record(z.string(), z.number());
-const fmt = (m: Record<string, number>) =>
-  Object.entries(m)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ') || 'none';
+/** name@version, the form every text uses (the version ID where there is no semver). */
+const at = (name: string, version: string | null, id?: string) => (version ? `${name}@${version}` : `${name} id ${id}`);
 
 export const uploadModel = defineTool({
   name: 'upload_model',
@@ -53,7 +53,7 @@ export const uploadModel = defineTool({
     const what = created ? 'Uploaded' : 'Already registered (same upload; nothing changed):';
     return {
       structured: r,
-      text: `${what} ${r.name} ${r.version} (version id ${r.version_id}, stage ${r.deployment_stage}).`,
+      text: `${what} ${at(r.name, r.version)} (version id ${r.version_id}, stage ${r.deployment_stage}).`,
     };
   },
 });
@@ -68,10 +68,19 @@ export const getModel = defineTool({
   output: ModelVersionRecord.shape,
   async handler(args, { lib }) {
     const r = await lib.registry.getModel(args.name, args.version);
-    return {
-      structured: r,
-      text: `${r.name} ${r.version ?? `id ${r.version_id}`}: ${r.deployment_stage ?? 'no stage'}; performance ${fmt(r.performance_metrics)}; cost ${fmt(r.cost_metrics)}.`,
-    };
+    const parts = [
+      `${at(r.name, r.version, r.version_id)} (version id ${r.version_id}): ${r.deployment_stage ?? 'no stage'}`,
+      `performance ${fmt(r.performance_metrics)}`,
+      `cost ${fmt(r.cost_metrics)}`,
+      r.deployed_to.length
+        ? `deployed on ${r.deployed_to.map((d) => `endpoint ${d.endpoint} (deployed model ${d.deployed_model_id})`).join(', ')}`
+        : 'not deployed',
+    ];
+    if (r.artifact_uri) parts.push(`artifact ${r.artifact_uri}`);
+    const p = r.provenance;
+    if (p?.tuning_job || p?.dataset)
+      parts.push(`from${p.tuning_job ? ` tuning job ${p.tuning_job}` : ''}${p.dataset ? ` dataset ${p.dataset}` : ''}`);
+    return { structured: r, text: `${parts.join('; ')}.` };
   },
 });
 
@@ -92,7 +101,7 @@ export const listModels = defineTool({
   output: { versions: z.array(ModelVersionSummary), count: z.number(), next_page_token: z.string().nullable() },
   async handler(args, { lib }) {
     const { versions, next_page_token } = await lib.registry.listModelsPage(args);
-    const lines = versions.map((v) => `${v.name} ${v.version ?? `id ${v.version_id}`} (${v.deployment_stage ?? '-'})`);
+    const lines = versions.map(summaryLine);
     const more = next_page_token ? ` More: call again with page_token "${next_page_token}".` : '';
     return {
       structured: { versions, count: versions.length, next_page_token },
@@ -139,18 +148,19 @@ export const promoteModel = defineTool({
   },
   async handler(args, { lib }) {
     const r = await lib.registry.promoteModel(args.name, args.version, args);
-    const parts = [`${r.name} ${r.version}: ${r.from_stage} -> ${r.to_stage}`];
+    const parts = [`${at(r.name, r.version)}: ${r.from_stage} -> ${r.to_stage}`];
+    if (r.gate) parts.push(`gate ${r.gate.passed ? 'passed' : 'failed'}: ${r.gate.reason}`);
     if (r.superseded_by)
       parts.push(
-        `then ${r.superseded_by} took ${r.to_stage} (a concurrent promotion); ${r.version} is now ${r.stage_now}`,
+        `then ${at(r.name, r.superseded_by)} took ${r.to_stage} (a concurrent promotion); ${r.version} is now ${r.stage_now}`,
       );
     const prev = r.previous_production;
     if (prev) {
       const live = prev.serving.filter((s) => s.traffic_percentage > 0);
       parts.push(
         live.length
-          ? `${prev.version} archived but STILL SERVES ${live.map((s) => `${s.traffic_percentage}% of ${s.endpoint}`).join(', ')}: move its traffic with set_traffic_split, or undeploy_model`
-          : `${prev.version} archived`,
+          ? `${at(r.name, prev.version)} archived but STILL SERVES ${live.map((s) => `${share(s.traffic_percentage)} of endpoint ${s.endpoint} (deployed model ${s.deployed_model_id})`).join(', ')}: move its traffic with set_traffic_split, or undeploy_model`
+          : `${at(r.name, prev.version)} archived${prev.serving.length ? ` (deployed without traffic: ${prev.serving.map((s) => `endpoint ${s.endpoint}, deployed model ${s.deployed_model_id}`).join('; ')})` : ''}`,
       );
     }
     if (r.labels_fixed.length) parts.push(`labels fixed: ${r.labels_fixed.join('; ')}`);
@@ -181,7 +191,7 @@ export const updateModelMetrics = defineTool({
     };
     return {
       structured: out,
-      text: `${r.name} ${r.version}: performance ${fmt(r.performance_metrics)}; cost ${fmt(r.cost_metrics)}.`,
+      text: `${at(r.name, r.version)}: performance ${fmt(r.performance_metrics)}; cost ${fmt(r.cost_metrics)}.`,
     };
   },
 });
@@ -226,9 +236,16 @@ export const compareModelVersions = defineTool({
   async handler(args, { lib }) {
     const r = await lib.registry.compareVersions(args.name, args.version_a, args.version_b);
     const from = r.live_from;
+    const rows = r.metrics
+      .map(
+        (m) =>
+          `${m.metric} ${num(m.a)} -> ${num(m.b)}${m.better ? ` (${m.better === 'tie' ? 'tie' : `${m.better} better`})` : ''}`,
+      )
+      .join(', ');
+    const ab = r.ab_test ? ` A/B test ${r.ab_test.test} (${r.ab_test.state}).` : '';
     return {
       structured: r,
-      text: `${r.recommendation}${from ? ` (live numbers: endpoint ${from.endpoint}, last ${from.window_seconds} s)` : ''}`,
+      text: `${r.name}: ${at(r.name, r.b)} vs ${at(r.name, r.a)} (${r.basis}): ${rows || 'no metrics in common'}. ${r.recommendation}${from ? ` (live numbers: endpoint ${from.endpoint}, last ${from.window_seconds} s)` : ''}${ab}`,
     };
   },
 });
@@ -256,7 +273,7 @@ export const deleteModel = defineTool({
   },
   async handler(args, ctx) {
     const plan = await ctx.lib.registry.planDelete(args.name, args.version);
-    const what = `delete ${plan.action === 'delete_model' ? 'model' : 'version'} ${args.name} ${plan.versions.join(', ')}`;
+    const what = `delete ${plan.action === 'delete_model' ? `model ${args.name} with its versions` : 'version'} ${plan.versions.map((v) => at(args.name, v)).join(', ')}${plan.default_moves_to ? ` (default version moves to ${plan.default_moves_to})` : ''}`;
     if (!(await confirmed(ctx, args, what)))
       return { structured: { deleted: false, plan }, text: `Dry run: would ${what}.` };
     await ctx.lib.registry.deleteModel(args.name, args.version);
@@ -276,7 +293,12 @@ export const checkModel = defineTool({
   async handler(args, { lib }) {
     const r = await lib.registry.checkModel(args.name, { dry_run: args.dry_run });
     const fixed = r.issues.filter((i) => i.fixed).length;
-    const list = r.issues.map((i) => `${i.fixed ? '[fixed] ' : ''}${i.detail}`).join('; ');
+    const list = r.issues
+      .map(
+        (i) =>
+          `${i.fixed ? '[fixed] ' : ''}${at(r.name, i.version, i.version_id)} (version id ${i.version_id}): ${i.detail}`,
+      )
+      .join('; ');
     const tail =
       r.dry_run && r.issues.some((i) => !['no_semver_alias', 'duplicate_version'].includes(i.kind))
         ? ' Call with dry_run: false to fix the stage labels and aliases.'

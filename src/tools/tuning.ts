@@ -5,6 +5,7 @@ import { type TuningJobRecord as Job, ModelVersionSummary, TuningConfigSchema, T
 import { confirmed, safetyInput } from './confirm.js';
 import { prepareDataset } from './datasets.js';
 import { defineTool, redescribe } from './define.js';
+import { num } from './format.js';
 import { MAX_WAIT_SECONDS, progressOf } from './progress.js';
 
 // Shared parameters (described in the server instructions): no description of their own.
@@ -59,18 +60,21 @@ function summary(j: Job): string {
   const epochs = p ? `, epoch ${p.epochs_completed}/${p.epochs_planned ?? '?'}` : '';
   const metric =
     acc !== undefined && acc !== null
-      ? `, ${latest?.validation_accuracy !== null ? 'validation' : 'train'} accuracy ${acc.toFixed(3)}`
+      ? `, ${latest?.validation_accuracy !== null ? 'validation' : 'train'} accuracy ${num(acc)}`
       : '';
   const r = j.registration;
-  const reg = !r
+  const out = r ? `${r.name}@${r.version}` : j.registered ? `${j.registered.name}@${j.registered.version}` : null;
+  const reg = !out
     ? ''
-    : r.status === 'registered'
-      ? `; registered as ${r.name} ${r.version}`
-      : r.status === 'waiting_for_job' || r.status === 'not_registered' || r.status === 'not_checked'
-        ? ''
-        : `; output ${r.name} ${r.version} ${r.status === 'pending' ? 'is ' : ''}${r.detail}`;
+    : j.registered || r?.status === 'registered'
+      ? `; registered as ${out}`
+      : r?.status === 'waiting_for_job' || r?.status === 'not_checked'
+        ? `; output ${out}`
+        : `; output ${out} ${r?.status === 'pending' ? 'is ' : ''}${r?.detail}`;
+  // The tuned model as Vertex names it (models/ID@version): the intermediate model the job wrote.
+  const tuned = j.tuned_model ? `; tuned model ${j.tuned_model.split('/').pop()}` : '';
   const err = j.error ? `: ${j.error}` : '';
-  return `Tuning job ${j.job} ${j.state}${err}${epochs}${metric}${reg}.`;
+  return `Tuning job ${j.job} ${j.state}${err}${epochs}${metric}${tuned}${reg}.`;
 }
 
 async function watch(
@@ -182,7 +186,7 @@ export const listTuningJobs = defineTool({
     );
     return {
       structured: { jobs, count: jobs.length },
-      text: `${jobs.length} job(s)${jobs.length ? `: ${jobs.map((j) => `${j.job} ${j.state}`).join(', ')}` : ''}.`,
+      text: `${jobs.length} job(s)${jobs.length ? `: ${jobs.map((j) => `${j.job} ${j.state}${j.tuned_model ? ` (tuned model ${j.tuned_model.split('/').pop()})` : ''}`).join(', ')}` : ''}.${jobs.length === args.limit ? ` There may be more: raise limit (at most 200).` : ''}`,
     };
   },
 });
@@ -233,7 +237,7 @@ export const registerTunedModel = defineTool({
         created_at,
         already_registered: r.already_registered,
       },
-      text: `${what} ${name} ${version} from tuning job ${r.job} (validation accuracy ${r.model.performance_metrics.validation_accuracy ?? 'not measured'}).`,
+      text: `${what} ${name}@${version} (version id ${version_id}, stage ${deployment_stage ?? 'none'}) from tuning job ${r.job} (validation accuracy ${num(r.model.performance_metrics.validation_accuracy, 'not measured')}).`,
     };
   },
 });

@@ -332,7 +332,7 @@ describe('aliases are the truth; interrupted promotions complete; check_model re
       },
     });
     expect(r.content[0]!.text).toMatch(
-      /1\.1\.0 archived but STILL SERVES 10% of projects\/.*\/endpoints\/\d+: move its traffic with set_traffic_split, or undeploy_model/,
+      /router@1\.1\.0 archived but STILL SERVES 10% of endpoint projects\/.*\/endpoints\/\d+ \(deployed model \d+\): move its traffic with set_traffic_split, or undeploy_model/,
     );
   }, 30_000);
 });
@@ -427,7 +427,10 @@ describe('delete_model', () => {
       arguments: { name: 'router', version: '1.0.0' },
     })) as any;
     expect(accepted.structuredContent.deleted).toBe(true);
-    expect(asked).toEqual(['Confirm: delete version router 1.0.0?', 'Confirm: delete version router 1.0.0?']);
+    expect(asked).toEqual([
+      'Confirm: delete version router@1.0.0 (default version moves to 1.1.0)?',
+      'Confirm: delete version router@1.0.0 (default version moves to 1.1.0)?',
+    ]);
     await client.close();
     await mcp.close();
   });

@@ -136,6 +136,8 @@ export interface CostResult extends CostFigures {
   currency: 'USD';
   backend: 'vertex' | 'emulator';
   period: { start: string; end: string; hours: number };
+  /** Requests in the period (the per-request figures divide by it). */
+  requests: number;
   per_request_usd: number | null;
   per_1m_tokens_usd: number | null;
   breakdown: DeploymentCost[];
@@ -203,6 +205,7 @@ export function calculateCost(input: CostInput): CostResult {
       end: new Date(q.period.endMs).toISOString(),
       hours: money(hours),
     },
+    requests: q.requests,
     compute_usd: main.compute_usd,
     accelerator_usd: main.accelerator_usd,
     storage_usd: main.storage_usd,
@@ -323,7 +326,9 @@ function figures(q: Quantities, prices: PriceTable, backend: 'vertex' | 'emulato
     assumptions.push('Emulator storage is local disk and its traffic is loopback: neither is billed');
   } else {
     if (q.storage_gb_months === undefined || q.storage_gb_months === null) {
-      reasons.storage_usd = 'not measured: pass storage_gb_months (artifact and dataset GB x months stored)';
+      // No tool measures stored GB-months: the Cloud Billing export or the GCS console has them.
+      reasons.storage_usd =
+        'not measured: artifact and dataset storage is billed by Cloud Storage (GB-months); see its usage in the Cloud Billing report (library callers can give storage_gb_months)';
     } else {
       storage_usd = money(q.storage_gb_months * prices.storage.usd_per_gb_month);
       used.push({
@@ -335,7 +340,8 @@ function figures(q: Quantities, prices: PriceTable, backend: 'vertex' | 'emulato
       });
     }
     if (q.egress_gb === undefined || q.egress_gb === null) {
-      reasons.network_usd = 'not measured: pass egress_gb (response bytes leaving Google Cloud)';
+      reasons.network_usd =
+        'not measured: egress (response bytes leaving Google Cloud) is not metered per endpoint; see the Cloud Billing report (library callers can give egress_gb)';
     } else {
       network_usd = money(q.egress_gb * prices.egress.usd_per_gb);
       used.push({

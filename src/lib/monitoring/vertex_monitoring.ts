@@ -14,7 +14,7 @@ import type { CostResult } from './cost.js';
 import type { DriftOutcome } from './drift.js';
 import type { DashboardDatasource } from './grafana.js';
 import { type AlertRule, type AlertRuleInput, type FeedbackInput, Ledger } from './ledger.js';
-import { PerformanceQueries, type PerformanceReport } from './performance.js';
+import { PerformanceQueries, type PerformanceReport, type VersionPerformance } from './performance.js';
 import { loadPriceTable, type PriceTable } from './prices.js';
 import { ServedLog } from './served.js';
 
@@ -42,10 +42,14 @@ export interface MonitoringOptions {
 }
 
 export interface QualityReport {
+  /** The endpoint's ID. */
+  endpoint: string;
   window_seconds: number;
   feedback: { count: number; accuracy: number | null; mean_score: number | null };
   versions: {
     deployed_model_id: string;
+    /** The registry model and version served (null for a model outside the registry). */
+    name: string | null;
     version: string | null;
     served: number;
     /** Share of labelled predictions of this version marked correct; null when none is labelled. */
@@ -172,12 +176,23 @@ export class VertexAIMonitoring {
     return { endpoint, perf: await this.perf.collect(endpoint.endpoint, ids, windowSeconds) };
   }
 
+  /** Per deployed model, named by its registry version where it has one (null otherwise). */
   async collectPerformanceMetrics(
     endpointRef: string,
     windowSeconds = 300,
-  ): Promise<PerformanceReport & { endpoint_id: string; traffic: Record<string, number> }> {
+  ): Promise<
+    Omit<PerformanceReport, 'versions'> & {
+      versions: (VersionPerformance & { name: string | null; version: string | null })[];
+      endpoint_id: string;
+      traffic: Record<string, number>;
+    }
+  > {
     const { endpoint: e, perf } = await this.performanceOf(endpointRef, windowSeconds);
-    return { ...perf, endpoint_id: e.endpoint, traffic: e.traffic_split };
+    const versions = perf.versions.map((v) => {
+      const d = e.deployed.find((x) => x.deployed_model_id === v.deployed_model_id);
+      return { ...v, name: d?.name ?? null, version: d?.version ?? null };
+    });
+    return { ...perf, versions, endpoint_id: e.endpoint, traffic: e.traffic_split };
   }
 
   /** Per deployed version: traffic share, requests, errors, latency percentiles, replicas. */
@@ -326,6 +341,7 @@ export class VertexAIMonitoring {
           `no feedback with correct=true/false on ${d.name ?? ''} ${d.version ?? d.deployed_model_id} in the window`;
       versions.push({
         deployed_model_id: d.deployed_model_id,
+        name: d.name,
         version: d.version,
         served: rows.length,
         accuracy: right.sy ? right.sx / right.sy : null,
@@ -337,6 +353,7 @@ export class VertexAIMonitoring {
       });
     }
     return {
+      endpoint: e.endpoint,
       window_seconds: windowSeconds,
       feedback: { count: fb.count, accuracy: fb.accuracy, mean_score: fb.mean_score },
       versions,

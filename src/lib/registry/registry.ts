@@ -32,6 +32,7 @@ import {
   encodeVersion,
   labelFilter,
   legacyVersionAlias,
+  MANAGED_LABEL,
   type MetricsMirror,
   mirroredMetrics,
   ownsDescription,
@@ -515,7 +516,10 @@ export class ModelRegistry {
         ),
       { idempotent: true },
     );
-    return { ids: models.map((m) => String(m.name).split('/').pop()!), next: res?.nextPageToken ?? '' };
+    return {
+      ids: models.filter((m) => !isTuningOutput(m)).map((m) => String(m.name).split('/').pop()!),
+      next: res?.nextPageToken ?? '',
+    };
   }
 
   /** One ListModelVersions page; a model deleted meanwhile reads as empty when `missingOk`. */
@@ -1161,10 +1165,31 @@ function pageSize(requested: number | undefined): number {
   return Math.min(requested, LIST_PAGE.max_size);
 }
 
+/**
+ * A model a tuning job wrote and the registry never adopted: Vertex AI (and the emulator) upload
+ * each job's tuned model as a model of its own, with a numeric ID and the job in its labels
+ * (`google-vertex-llm-tuning-*` on Vertex, `tuning-job` in the emulator). register_tuned_model
+ * copies it into the registry under a name and version, so listings leave the original out; it is
+ * still reachable by its ID (list_models name=<ID>, the job's tuned_model).
+ */
+export function isTuningOutput(m: IModel): boolean {
+  const keys = Object.keys(m.labels ?? {});
+  return (
+    !keys.includes(MANAGED_LABEL) && keys.some((k) => k === 'tuning-job' || k.startsWith('google-vertex-llm-tuning'))
+  );
+}
+
+/** A version as list_models prints it: `router@1.2.0 (id 3, staging)`; the byte budget counts it. */
+export function summaryLine(s: ModelVersionSummary): string {
+  const who = s.version
+    ? `${s.name}@${s.version} (id ${s.version_id}`
+    : `${s.name} (version id ${s.version_id}, no semver`;
+  return `${who}, ${s.deployment_stage ?? 'no stage'})`;
+}
+
 /** What a summary adds to a list_models answer: its JSON and its text line. */
 function summaryBytes(s: ModelVersionSummary): number {
-  const line = `${s.name} ${s.version ?? `id ${s.version_id}`} (${s.deployment_stage ?? '-'})`;
-  return Buffer.byteLength(JSON.stringify(s)) + Buffer.byteLength(line) + 3;
+  return Buffer.byteLength(JSON.stringify(s)) + Buffer.byteLength(summaryLine(s)) + 3;
 }
 
 /** The query a page token belongs to (everything but the page size and token). */
