@@ -12,7 +12,14 @@ import { ConfigError, isLoopbackHost } from './config.js';
 import { silentLogger } from './lib/index.js';
 import { createMetricsRegistry } from './lib/monitoring/prometheus.js';
 import { predictionSnapshots } from './metrics.js';
-import { createServer, libraryFor, type ServerConfig, startBackground, type VertexMcpServer } from './server.js';
+import {
+  createServer,
+  libraryFor,
+  type ServerConfig,
+  startBackground,
+  tasksFor,
+  type VertexMcpServer,
+} from './server.js';
 
 export interface HttpOptions {
   host: string;
@@ -71,6 +78,10 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
   if (!config.lib) startBackground(lib, config);
   const metrics = await createMetricsRegistry({ collectPredictions: () => predictionSnapshots(lib) });
   config = { ...config, onToolCall: (tool, outcome, seconds) => metrics.observeToolCall(tool, outcome, seconds) };
+  // One set of MCP tasks for every session: a task outlives the session that started it.
+  const tasks = config.tasks ?? tasksFor(lib, config);
+  // Tasks a previous run left working are re-attached to their jobs now, not on the first request.
+  if (!config.tasks) setTimeout(() => tasks.warm(), 100).unref();
   const hostnames = [...new Set(['127.0.0.1', 'localhost', '[::1]', opts.host, ...(opts.allowedHosts ?? [])])];
   const app = express();
   app.disable('x-powered-by');
@@ -151,7 +162,7 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
       );
     }
     opening++;
-    const mcp = createServer({ ...config, lib });
+    const mcp = createServer({ ...config, lib, tasks });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
@@ -227,6 +238,7 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
       sessions.clear();
       await new Promise<void>((r) => http.close(() => r()));
       http.closeAllConnections?.();
+      if (!config.tasks) await tasks.close();
       if (!config.lib) await lib.close();
     },
   };

@@ -8,6 +8,7 @@ import { registerEndpointResources } from './resources/endpoints.js';
 import { registerModelResources } from './resources/models.js';
 import { Subscriptions } from './resources/subscriptions.js';
 import { registerTuningResources } from './resources/tuning.js';
+import { enableTaskTools, TASKS_CAPABILITY, TaskManager, taskToolsOf } from './tasks/index.js';
 import { catalogue, registerTools, selectTools, type ToolSelection } from './tools/index.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +28,8 @@ export interface ServerConfig {
   onToolCall?: (tool: string, outcome: 'ok' | 'error', seconds: number) => void;
   /** A library shared by several servers (HTTP sessions); the caller closes it. */
   lib?: Library;
+  /** MCP tasks shared by several servers (HTTP sessions), over the same library; the caller closes it. */
+  tasks?: TaskManager;
 }
 
 /** Elements (array items and object fields, at any depth) one tool call's arguments may hold. */
@@ -61,19 +64,30 @@ const PREWARM_DELAY_MS = 100;
 export function createServer(config: ServerConfig): VertexMcpServer {
   const lib = config.lib ?? libraryFor(config);
   if (!config.lib) startBackground(lib, config);
+  const all = catalogue();
+  const tools = selectTools(all, config.selection ?? {});
+  // Long tools also run as MCP tasks; their records live in the data directory (tasks.sqlite).
+  const taskTools = taskToolsOf(tools);
+  const tasks = taskTools.size ? (config.tasks ?? tasksFor(lib, config)) : undefined;
   const server = new McpServer(
     { name: 'vertex-mcp', title: 'Vertex AI model lifecycle', version: VERSION },
-    // A bound on the elements of any tool's arguments, counted without recursion before validation.
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS, maxToolInputElements: MAX_INPUT_ELEMENTS },
+    {
+      capabilities: { logging: {}, ...(tasks ? { tasks: TASKS_CAPABILITY } : {}) },
+      instructions: INSTRUCTIONS,
+      // A bound on the elements of any tool's arguments, counted without recursion before validation.
+      maxToolInputElements: MAX_INPUT_ELEMENTS,
+      ...(tasks ? { taskStore: tasks.store } : {}),
+    },
   );
-  const all = catalogue();
   registerTools(
     server,
-    selectTools(all, config.selection ?? {}),
+    tools,
     lib,
     config.onToolCall,
     all.map((t) => t.name),
+    taskTools,
   );
+  if (tasks) enableTaskTools(server, tools, tasks);
   registerModelResources(server, lib);
   registerTuningResources(server, lib);
   const subs = new Subscriptions(server);
@@ -131,12 +145,18 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   // set-up: they begin shortly after the client says it is ready — after its first tools/list,
   // usually, so that answer is not held up. Only the library's owner does it (not tests' stacks).
   let prewarm: NodeJS.Timeout | undefined;
-  if (!config.lib) {
-    server.server.oninitialized = () => {
+  let rewarm: NodeJS.Timeout | undefined;
+  server.server.oninitialized = () => {
+    if (!config.lib) {
       prewarm = setTimeout(() => void lib.clients.prewarm().catch(() => {}), PREWARM_DELAY_MS);
       prewarm.unref();
-    };
-  }
+    }
+    // Tasks a previous run left working are re-attached to their jobs without waiting for a request.
+    if (tasks && !config.tasks) {
+      rewarm = setTimeout(() => tasks.warm(), PREWARM_DELAY_MS);
+      rewarm.unref();
+    }
+  };
   let closed = false;
   return {
     server,
@@ -145,6 +165,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       if (closed) return;
       closed = true;
       clearTimeout(prewarm);
+      clearTimeout(rewarm);
       stopEndpointResources();
       stopAbTestResources();
       subs.close();
@@ -154,6 +175,8 @@ export function createServer(config: ServerConfig): VertexMcpServer {
       lib.monitoring.alerts.off('fired', onAlert);
       lib.monitoring.alerts.off('cleared', onAlert);
       await server.close();
+      // Before the library: the tasks' work stops using it first.
+      if (tasks && !config.tasks) await tasks.close();
       if (!config.lib) await lib.close();
     },
   };
@@ -170,6 +193,11 @@ export function startBackground(lib: Library, config: ServerConfig): void {
   lib.monitoring.startBackground(ms);
   lib.experiments.startBackground(ms);
   if (!config.selection?.readOnly) lib.tuning.startBackground(ms);
+}
+
+/** The task manager a server owns when none is shared with it (the server's data dir; memory by default). */
+export function tasksFor(lib: Library, config: ServerConfig): TaskManager {
+  return new TaskManager(lib, config.dataDir ?? ':memory:', config.onToolCall);
 }
 
 /** The library a server owns when none is shared with it. */

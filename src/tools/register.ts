@@ -2,11 +2,11 @@
 // actionable isError result, and the compacted tools/list answer (from the build's cache when fresh).
 import { readFileSync } from 'node:fs';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { toVertexMcpError, VertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
-import { annotationsFor, type Extra, type ToolDef } from './define.js';
+import { annotationsFor, type Extra, type ToolDef, type ToolResult } from './define.js';
 
 type Schema = Record<string, unknown>;
 
@@ -160,6 +160,24 @@ function fromZod(err: z.ZodError): VertexMcpError {
   return new VertexMcpError('INVALID_ARGUMENT', `${issues.join('; ')}${more}`);
 }
 
+/** A handler's result as a tool call returns it (tasks/result returns the same). */
+export function toCallResult(out: ToolResult<unknown>): CallToolResult {
+  return {
+    content: [{ type: 'text' as const, text: clip(out.text, MAX_RESULT_TEXT) }],
+    structuredContent: out.structured as Record<string, unknown>,
+  };
+}
+
+/** Any failure of a handler as the short, actionable isError result a tool call returns. */
+export function toErrorResult(err: unknown, lib: Library, tool: string): CallToolResult {
+  const e = err instanceof z.ZodError ? fromZod(err) : toVertexMcpError(err);
+  lib.log.debug(`${tool} failed: ${e.code} ${clip(e.text, 500)}`);
+  return {
+    isError: true,
+    content: [{ type: 'text' as const, text: clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT) }],
+  };
+}
+
 /** dist/tools-list.json, written by the build (scripts/gen-tools-list.ts). */
 export const LIST_CACHE = new URL('../../tools-list.json', import.meta.url);
 
@@ -177,6 +195,12 @@ function listEntries(tools: ToolDef[], names: string[]): Tool[] {
   return tools.map(listEntry);
 }
 
+/**
+ * How a task tool is listed: a client may call it with or without a task. Added to the listed
+ * entry only (not to listEntry, the schema snapshots and the build's cache): 39 bytes a tool.
+ */
+const TASK_EXECUTION = { execution: { taskSupport: 'optional' as const } };
+
 /** Registers tools, wrapping each handler so every failure becomes a short, actionable isError result. */
 export function registerTools(
   server: McpServer,
@@ -185,6 +209,8 @@ export function registerTools(
   onToolCall?: (tool: string, outcome: 'ok' | 'error', seconds: number) => void,
   /** Every tool's name in catalogue order: tells whether the build's tools/list cache is current. */
   catalogueNames: string[] = tools.map((t) => t.name),
+  /** Tools that also run as MCP tasks (src/tasks): listed with execution.taskSupport 'optional'. */
+  taskTools: ReadonlySet<string> = new Set(),
 ): void {
   for (const tool of tools) {
     server.registerTool(
@@ -203,18 +229,10 @@ export function registerTools(
         try {
           const out = await tool.handler(args as never, { lib, server, extra });
           done('ok');
-          return {
-            content: [{ type: 'text' as const, text: clip(out.text, MAX_RESULT_TEXT) }],
-            structuredContent: out.structured as Record<string, unknown>,
-          };
+          return toCallResult(out);
         } catch (err) {
           done('error');
-          const e = err instanceof z.ZodError ? fromZod(err) : toVertexMcpError(err);
-          lib.log.debug(`${tool.name} failed: ${e.code} ${clip(e.text, 500)}`);
-          return {
-            isError: true,
-            content: [{ type: 'text' as const, text: clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT) }],
-          };
+          return toErrorResult(err, lib, tool.name);
         }
       },
     );
@@ -222,10 +240,15 @@ export function registerTools(
   // Declared even when the selection is empty (e.g. --read-only --toolsets tuning with no reads left),
   // so tools/list answers an empty list instead of the server failing to start.
   server.server.registerCapabilities({ tools: { listChanged: false } });
-  // Our own tools/list answer (same schemas, compacted), computed once on first request.
+  // Our own tools/list answer (same schemas, compacted), computed once on first request. Task
+  // support is listed only to clients that declared the tasks capability: others could not use
+  // it, and their answer stays as it was (and within its size budget).
   let listed: Tool[] | undefined;
+  let listedForTasks: Tool[] | undefined;
   server.server.setRequestHandler(ListToolsRequestSchema, () => {
     listed ??= listEntries(tools, catalogueNames);
-    return { tools: listed };
+    if (!taskTools.size || !server.server.getClientCapabilities()?.tasks) return { tools: listed };
+    listedForTasks ??= listed.map((t) => (taskTools.has(t.name) ? { ...t, ...TASK_EXECUTION } : t));
+    return { tools: listedForTasks };
   });
 }
