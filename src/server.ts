@@ -1,16 +1,19 @@
 // createServer(config) -> { server, close }: the MCP server built from the catalogues, independent
 // of the transport. It does no I/O until a request needs Vertex AI (clients are created lazily).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { type BackendConfig, createLibrary, type Library, type Logger } from './lib/index.js';
+import type { BackendConfig, Library, Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerAbTestResources } from './resources/ab_tests.js';
 import { registerEndpointResources } from './resources/endpoints.js';
 import { registerModelResources } from './resources/models.js';
 import { Subscriptions } from './resources/subscriptions.js';
 import { registerTuningResources } from './resources/tuning.js';
+import { libraryFor, MAX_INPUT_ELEMENTS, startBackground } from './runtime.js';
 import { enableTaskTools, TASKS_CAPABILITY, TaskManager, taskToolsOf } from './tasks/index.js';
 import { catalogue, registerTools, selectTools, type ToolSelection } from './tools/index.js';
 import { VERSION } from './version.js';
+
+export { libraryFor, MAX_INPUT_ELEMENTS, startBackground };
 
 export interface ServerConfig {
   backend: BackendConfig;
@@ -31,9 +34,6 @@ export interface ServerConfig {
   /** MCP tasks shared by several servers (HTTP sessions), over the same library; the caller closes it. */
   tasks?: TaskManager;
 }
-
-/** Elements (array items and object fields, at any depth) one tool call's arguments may hold. */
-export const MAX_INPUT_ELEMENTS = 20_000;
 
 export interface VertexMcpServer {
   server: McpServer;
@@ -182,32 +182,9 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   };
 }
 
-/**
- * The background work of a library's owner, every --alert-interval seconds: alert rules, running
- * A/B tests (guardrails, SRM, limits; auto-rollback), and registering succeeded tuning jobs (a
- * write: not in read-only mode).
- */
-export function startBackground(lib: Library, config: ServerConfig): void {
-  if (!config.alertIntervalSeconds) return;
-  const ms = config.alertIntervalSeconds * 1000;
-  lib.monitoring.startBackground(ms);
-  lib.experiments.startBackground(ms);
-  if (!config.selection?.readOnly) lib.tuning.startBackground(ms);
-}
-
 /** The task manager a server owns when none is shared with it (the server's data dir; memory by default). */
 export function tasksFor(lib: Library, config: ServerConfig): TaskManager {
   return new TaskManager(lib, config.dataDir ?? ':memory:', config.onToolCall);
-}
-
-/** The library a server owns when none is shared with it. */
-export function libraryFor(config: ServerConfig): Library {
-  return createLibrary(config.backend, {
-    log: config.log,
-    allowedRoots: config.allowedRoots,
-    dataDir: config.dataDir ?? ':memory:',
-    ...(config.prices ? { prices: config.prices } : {}),
-  });
 }
 
 /**

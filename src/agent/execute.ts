@@ -4,12 +4,12 @@
 // elicitation, AbortSignal, progress callback), output is checked against the output schema, and
 // every failure becomes the same `CODE: text` error result registerTools gives an MCP client.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
-import { type ErrorCode, toVertexMcpError, VertexMcpError } from '../lib/errors.js';
+import type { z } from 'zod';
+import type { ErrorCode } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
-import { MAX_INPUT_ELEMENTS } from '../server.js';
+import { MAX_INPUT_ELEMENTS } from '../runtime.js';
 import type { Extra, ToolContext, ToolDef } from '../tools/define.js';
-import { MAX_ERROR_TEXT, MAX_RESULT_TEXT } from '../tools/register.js';
+import { clip, failureText, MAX_ERROR_TEXT, MAX_RESULT_TEXT, toFailure } from '../tools/register.js';
 
 /** A tool call's outcome as the model should see it: a result, or an error it can act on. */
 export type AgentToolResult =
@@ -33,10 +33,6 @@ export interface ExecuteOptions {
 
 /** McpError's prefix (JSON-RPC InvalidParams): kept so the text is the one an MCP client reads. */
 const MCP_INVALID_PARAMS = 'MCP error -32602: ';
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 40)}… (${text.length - max + 40} more characters)`;
-}
 
 /** Elements (array items, object fields, any depth) in a value, counting stops past `max`. */
 function elementCount(value: unknown, max: number): number {
@@ -70,18 +66,10 @@ function issuesText(err: z.ZodError): string {
 /**
  * A handler's failure as an error result, as registerTools words it: `CODE: message. hint`. A zod
  * error thrown inside a handler (library-level parsing) names at most five fields.
- * (Shared candidate: register.ts could use this instead of its inline copy.)
  */
 export function failureResult(err: unknown): AgentToolResult & { isError: true } {
-  let e: VertexMcpError;
-  if (err instanceof z.ZodError) {
-    const issues = err.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'input'}: ${clip(i.message, 200)}`);
-    const more = err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '';
-    e = new VertexMcpError('INVALID_ARGUMENT', `${issues.join('; ')}${more}`);
-  } else {
-    e = toVertexMcpError(err);
-  }
-  return { isError: true, code: e.code, text: clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT) };
+  const e = toFailure(err);
+  return { isError: true, code: e.code, text: failureText(e) };
 }
 
 /** The in-process stand-ins for what handlers use of the MCP server and the request. */

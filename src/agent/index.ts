@@ -5,7 +5,7 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { createLogger, type Library, type Logger } from '../lib/index.js';
-import { libraryFor, startBackground } from '../server.js';
+import { libraryFor, startBackground } from '../runtime.js';
 import {
   annotationsFor,
   catalogue,

@@ -149,7 +149,8 @@ export function listEntry(tool: ToolDef): Tool {
 export const MAX_ERROR_TEXT = 2_000;
 export const MAX_RESULT_TEXT = 16_000;
 
-function clip(text: string, max: number): string {
+/** A text bounded to `max` characters, saying how much was cut. */
+export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 40)}… (${text.length - max + 40} more characters)`;
 }
 
@@ -170,12 +171,19 @@ export function toCallResult(out: ToolResult<unknown>): CallToolResult {
 
 /** Any failure of a handler as the short, actionable isError result a tool call returns. */
 export function toErrorResult(err: unknown, lib: Library, tool: string): CallToolResult {
-  const e = err instanceof z.ZodError ? fromZod(err) : toVertexMcpError(err);
+  const e = toFailure(err);
   lib.log.debug(`${tool} failed: ${e.code} ${clip(e.text, 500)}`);
-  return {
-    isError: true,
-    content: [{ type: 'text' as const, text: clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT) }],
-  };
+  return { isError: true, content: [{ type: 'text' as const, text: failureText(e) }] };
+}
+
+/** Any failure of a handler as our error (code + actionable text): shared with vertex-mcp/agent. */
+export function toFailure(err: unknown): VertexMcpError {
+  return err instanceof z.ZodError ? fromZod(err) : toVertexMcpError(err);
+}
+
+/** The text of a failure as a tool result carries it: `CODE: text`, bounded. */
+export function failureText(e: VertexMcpError): string {
+  return clip(`${e.code}: ${e.text}`, MAX_ERROR_TEXT);
 }
 
 /** dist/tools-list.json, written by the build (scripts/gen-tools-list.ts). */
