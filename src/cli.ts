@@ -103,6 +103,7 @@ async function serve(args: ParsedArgs): Promise<void> {
   checkToolNames(
     config,
     catalogue().map((t) => t.name),
+    args.fromArgv,
   );
   const log = createLogger(config.logLevel);
   const { backend, stop } = backendFor(config, log);

@@ -6,7 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseFaults } from './emulator/faults.js';
-import { ConfigError, type Flag, type FlagValues, flagsFor, type HttpFlagValues, keyOf } from './flags.js';
+import {
+  type CommandName,
+  ConfigError,
+  type Flag,
+  type FlagValues,
+  flagsFor,
+  type HttpFlagValues,
+  keyOf,
+} from './flags.js';
 import { EMULATOR_PROJECT } from './lib/config.js';
 import { VertexMcpError } from './lib/errors.js';
 import { loadPriceTable } from './lib/monitoring/prices.js';
@@ -133,11 +141,29 @@ export type Config = Omit<FlagValues<'serve'>, 'backend' | 'project' | 'dataDir'
 const flagOf = (key: PropertyKey | undefined) =>
   `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-function check<T>(schema: z.ZodType, raw: unknown): T {
+/**
+ * How an error names a value: `--flag` when it came from the command line, `VARIABLE (--flag)` when
+ * it came from the environment twin (the user must know which one to fix). `fromArgv` undefined: the
+ * caller did not say, so the flag.
+ */
+export function labelOf(
+  key: PropertyKey | undefined,
+  command: CommandName,
+  raw: Record<string, unknown>,
+  fromArgv: ReadonlySet<string> | undefined,
+): string {
+  const flag = flagOf(key);
+  const k = String(key ?? '');
+  if (!fromArgv || fromArgv.has(k) || raw[k] === undefined) return flag;
+  const env = flagsFor(command).find((f) => keyOf(f.name) === k)?.env;
+  return env ? `${env} (${flag})` : flag;
+}
+
+function check<T>(schema: z.ZodType, raw: Record<string, unknown>, label: (key: PropertyKey | undefined) => string): T {
   const r = schema.safeParse(raw);
   if (r.success) return r.data as T;
   const issue = r.error.issues[0]!;
-  throw new ConfigError(`${flagOf(issue.path[0])}: ${issue.message}`);
+  throw new ConfigError(`${label(issue.path[0])}: ${issue.message}`);
 }
 
 /** Loopback addresses and names: only this machine can connect. */
@@ -164,13 +190,14 @@ export function isLoopbackHost(host: string): boolean {
 export function parseConfig(
   raw: Record<string, unknown>,
   mode: 'serve' | 'emulator' = 'serve',
-  fromArgv: ReadonlySet<string> = new Set(),
+  fromArgv?: ReadonlySet<string>,
 ): Config {
-  const emulatorValues = mode === 'emulator' ? check<FlagValues<'emulator'>>(EmulatorSchema, raw) : undefined;
+  const label = (key: PropertyKey | undefined) => labelOf(key, mode, raw, fromArgv);
+  const emulatorValues = mode === 'emulator' ? check<FlagValues<'emulator'>>(EmulatorSchema, raw, label) : undefined;
   const c: ServeValues =
     mode === 'emulator'
-      ? { ...check<ServeValues>(ServeSchema, {}), ...emulatorValues }
-      : check<ServeValues>(ServeSchema, raw);
+      ? { ...check<ServeValues>(ServeSchema, {}, label), ...emulatorValues }
+      : check<ServeValues>(ServeSchema, raw, label);
   const backend: Config['backend'] =
     mode === 'emulator' ? 'emulator' : (c.backend ?? (c.project ? 'vertex' : 'emulator'));
   if (backend === 'vertex' && !c.project) {
@@ -178,10 +205,10 @@ export function parseConfig(
   }
   if (backend === 'emulator' && mode === 'serve' && c.emulatorEndpoint !== undefined) {
     const problem = CHECKS['emulator-endpoint'](c.emulatorEndpoint);
-    if (problem) throw new ConfigError(`--emulator-endpoint: ${problem}`);
+    if (problem) throw new ConfigError(`${label('emulatorEndpoint')}: ${problem}`);
   }
   if (mode === 'serve' && !c.http) {
-    const stray = HTTP_FLAGS.find((f) => fromArgv.has(keyOf(f.name)));
+    const stray = HTTP_FLAGS.find((f) => fromArgv?.has(keyOf(f.name)));
     if (stray) {
       throw new ConfigError(
         `--${stray.name}: applies only with --http (Streamable HTTP); without it the server speaks stdio`,
@@ -191,8 +218,8 @@ export function parseConfig(
   // HTTP settings are checked only where they are used; the emulator's --port is its gRPC port.
   const http: HttpFlagValues =
     mode === 'emulator'
-      ? { ...check<HttpFlagValues>(HttpSchema, {}), port: emulatorValues!.port }
-      : check<HttpFlagValues>(HttpSchema, c.http ? raw : {});
+      ? { ...check<HttpFlagValues>(HttpSchema, {}, label), port: emulatorValues!.port }
+      : check<HttpFlagValues>(HttpSchema, c.http ? raw : {}, label);
   if (
     mode === 'serve' &&
     c.http &&
@@ -201,7 +228,7 @@ export function parseConfig(
     !http.allowUnauthenticatedNetwork
   ) {
     throw new ConfigError(
-      `--host ${http.host}: HTTP beyond loopback needs --auth-token <token> (VERTEX_MCP_AUTH_TOKEN); to serve anyone who can reach the port without one, add --allow-unauthenticated-network`,
+      `${label('host') === '--host' ? '--host ' : 'VERTEX_MCP_HOST='}${http.host}: HTTP beyond loopback needs --auth-token <token> (VERTEX_MCP_AUTH_TOKEN); to serve anyone who can reach the port without one, add --allow-unauthenticated-network`,
     );
   }
   // Client configs (mcp.json) often carry "~/..." in env values, which no shell expands.
@@ -220,14 +247,19 @@ export function parseConfig(
   };
 }
 
-/** --tools and --exclude-tools name tools of the catalogue (`names`). */
+/**
+ * --tools and --exclude-tools name tools of the catalogue (`names`). `fromArgv` (the keys given on
+ * the command line): a list that came from the environment is named by its variable.
+ */
 export function checkToolNames(
   selection: { tools?: string[] | undefined; excludeTools?: string[] | undefined },
   names: readonly string[],
+  fromArgv?: ReadonlySet<string>,
 ): void {
+  const label = (key: 'tools' | 'excludeTools') => labelOf(key, 'serve', selection, fromArgv);
   const lists = [
-    ['--tools', selection.tools],
-    ['--exclude-tools', selection.excludeTools],
+    [label('tools'), selection.tools],
+    [label('excludeTools'), selection.excludeTools],
   ] as const;
   for (const [flag, given] of lists) {
     for (const n of given ?? []) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { examplesDir } from './emulator/public.js';
 
 type Result = {
   structuredContent?: Record<string, any>;
@@ -20,9 +21,12 @@ const text = (r: Result) => r.content?.find((c) => c.type === 'text')?.text ?? '
 
 export async function runDemo(): Promise<void> {
   const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli.js');
+  // The example logs ship with the package: found from this module, not the working directory, so
+  // `npx vertex-mcp demo` runs from anywhere; the server may read them (and nothing else locally).
+  const examples = examplesDir();
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [cli, 'serve', '--data-dir', ':memory:', '--log-level', 'warn'],
+    args: [cli, 'serve', '--data-dir', ':memory:', '--log-level', 'warn', '--allow-path', examples],
     stderr: 'inherit',
   });
   const client = new Client({ name: 'vertex-mcp-demo', version: '1.0.0' });
@@ -44,7 +48,7 @@ export async function runDemo(): Promise<void> {
     // 1. Logs -> datasets (local example files in, the emulator's GCS out).
     const halo = await call('Turn the HALO routing log into a tuning dataset', 'prepare_dataset', {
       source: 'halo_routing',
-      input: 'examples/halo-routing.jsonl',
+      input: path.join(examples, 'halo-routing.jsonl'),
       output: 'gs://vertex-mcp-emulator/demo/halo',
       min_success_rate: 0.6,
       preference_pairs: true,
@@ -52,7 +56,7 @@ export async function runDemo(): Promise<void> {
     out(`   label balance: ${halo.top_labels.map((l: any) => `${l.label} ${(l.share * 100).toFixed(0)}%`).join(', ')}`);
     const darwin = await call('Turn the SE-Darwin evolution archive into a tuning dataset', 'prepare_dataset', {
       source: 'se_darwin',
-      input: 'examples/se-darwin-archive',
+      input: path.join(examples, 'se-darwin-archive'),
       output: 'gs://vertex-mcp-emulator/demo/se-darwin',
       quality_threshold: 0.8,
     });
@@ -177,7 +181,7 @@ export async function runDemo(): Promise<void> {
       dry_run: true,
     });
     await call('Start it (moves serving traffic: confirm)', 'start_ab_test', { ...abArgs, confirm: true });
-    const heldout = readFileSync(path.join(process.cwd(), 'examples/halo-routing-heldout.jsonl'), 'utf8')
+    const heldout = readFileSync(path.join(examples, 'halo-routing-heldout.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { task: string; agent: string });

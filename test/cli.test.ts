@@ -1,7 +1,10 @@
 // The command line: one flag table (src/flags.ts) drives the parser, the validation (config.ts),
 // --help and the README's flag tables. In-process here; the spawned CLI is covered by
 // test/stdio.test.ts (tsc output) and test/startup.test.ts (the bundle).
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkToolNames, parseConfig } from '../src/config.js';
 import { ConfigError, FLAGS, flagsFor, helpText, keyOf, parseArgv } from '../src/flags.js';
@@ -127,19 +130,83 @@ describe('parseConfig', () => {
     expect(config(['--http', '--port', '5']).port).toBe(5);
     expect(config(['--port', '5'], { VERTEX_MCP_HTTP: 'yes' }).port).toBe(5);
     expect(config([], { VERTEX_MCP_PORT: 'abc', VERTEX_MCP_MAX_SESSIONS: 'lots' }).port).toBe(8080);
-    expect(failure(() => config(['--http'], { VERTEX_MCP_PORT: 'abc' }))).toBe(
-      '--port: expected a port number, 0-65535',
-    );
+    expect(failure(() => config(['--http', '--port', 'abc']))).toBe('--port: expected a port number, 0-65535');
   });
 
   it('names the flag once in each error', () => {
     expect(failure(() => config(['--faults', 'bogus']))).toMatch(/^--faults: cannot read "bogus"/);
-    expect(failure(() => config([], { VERTEX_MCP_READ_ONLY: 'bogus' }))).toBe(
+    expect(failure(() => config(['--read-only=bogus']))).toBe(
       '--read-only: expected true or false (also 1/0, yes/no, on/off), got "bogus"',
     );
     expect(failure(() => config(['--alert-interval', '-1']))).toBe('--alert-interval: expected seconds, 0-86400');
     expect(failure(() => config(['--toolsets', 'registy']))).toMatch(/^--toolsets: /);
     expect(failure(() => config(['emulator', '--port', '70000']))).toBe('--port: expected a port number, 0-65535');
+  });
+
+  it('names the environment variable when the bad value came from it', () => {
+    expect(failure(() => config([], { VERTEX_MCP_READ_ONLY: 'bogus' }))).toBe(
+      'VERTEX_MCP_READ_ONLY (--read-only): expected true or false (also 1/0, yes/no, on/off), got "bogus"',
+    );
+    expect(failure(() => config([], { VERTEX_MCP_HTTP: 'maybe' }))).toMatch(/^VERTEX_MCP_HTTP \(--http\): expected/);
+    expect(failure(() => config(['--http'], { VERTEX_MCP_PORT: 'abc' }))).toBe(
+      'VERTEX_MCP_PORT (--port): expected a port number, 0-65535',
+    );
+    expect(failure(() => config([], { VERTEX_MCP_ALERT_INTERVAL: '-1' }))).toBe(
+      'VERTEX_MCP_ALERT_INTERVAL (--alert-interval): expected seconds, 0-86400',
+    );
+    expect(failure(() => config([], { VERTEX_MCP_TOOLSETS: 'registy' }))).toMatch(
+      /^VERTEX_MCP_TOOLSETS \(--toolsets\): /,
+    );
+    expect(failure(() => config([], { VERTEX_MCP_FAULTS: 'bogus' }))).toMatch(/^VERTEX_MCP_FAULTS \(--faults\): /);
+    expect(failure(() => config([], { GOOGLE_CLOUD_LOCATION: 'mars' }))).toBe(
+      'GOOGLE_CLOUD_LOCATION (--location): a Vertex region such as us-central1',
+    );
+    expect(failure(() => config([], { VERTEX_MCP_EMULATOR_ENDPOINT: 'nope' }))).toMatch(
+      /^VERTEX_MCP_EMULATOR_ENDPOINT \(--emulator-endpoint\): host:grpcPort/,
+    );
+    expect(failure(() => config(['emulator'], { VERTEX_MCP_LOG_LEVEL: 'loud' }))).toMatch(
+      /^VERTEX_MCP_LOG_LEVEL \(--log-level\): /,
+    );
+    expect(failure(() => config(['--http'], { VERTEX_MCP_HOST: '0.0.0.0' }))).toMatch(
+      /^VERTEX_MCP_HOST=0\.0\.0\.0: HTTP beyond loopback needs --auth-token/,
+    );
+    // The command line wins over the variable, and then its flag is the one named.
+    expect(failure(() => config(['--read-only', 'nah'], { VERTEX_MCP_READ_ONLY: 'true' }))).toMatch(/^--read-only: /);
+    const names = catalogue().map((t) => t.name);
+    const env = parseArgv([], { VERTEX_MCP_TOOLS: 'nosuchtool' });
+    expect(failure(() => checkToolNames(parseConfig(env.values, 'serve', env.fromArgv), names, env.fromArgv))).toMatch(
+      /^VERTEX_MCP_TOOLS \(--tools\): unknown tool "nosuchtool"/,
+    );
+  });
+
+  it('refuses every HTTP-only flag on the command line without --http', () => {
+    const httpOnly = flagsFor('serve').filter((f) => f.httpOnly);
+    expect(httpOnly.map((f) => f.name).sort()).toEqual(
+      [
+        'allow-unauthenticated-network',
+        'allowed-hosts',
+        'auth-token',
+        'host',
+        'max-sessions',
+        'port',
+        'session-idle-timeout',
+      ].sort(),
+    );
+    const sample: Record<string, string[]> = {
+      host: ['--host', '0.0.0.0'],
+      port: ['--port', '5'],
+      'auth-token': ['--auth-token', 'x'.repeat(20)],
+      'allow-unauthenticated-network': ['--allow-unauthenticated-network'],
+      'max-sessions': ['--max-sessions', '3'],
+      'session-idle-timeout': ['--session-idle-timeout', '60'],
+      'allowed-hosts': ['--allowed-hosts', 'a.example'],
+    };
+    for (const f of httpOnly) {
+      expect(failure(() => config(sample[f.name]!))).toBe(
+        `--${f.name}: applies only with --http (Streamable HTTP); without it the server speaks stdio`,
+      );
+      expect(() => config(['--http', ...sample[f.name]!, '--auth-token', 'y'.repeat(20)])).not.toThrow();
+    }
   });
 
   it('checks --tools and --exclude-tools against the catalogue', () => {
@@ -157,5 +224,111 @@ describe('parseConfig', () => {
       sessionIdleTimeout: 60,
       allowedHosts: ['a', 'b'],
     });
+  });
+});
+
+describe('the built CLI (dist/src/cli.js)', () => {
+  const CLI = path.resolve('dist/src/cli.js');
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+  it('exits 2 naming the variable for a bad environment value, and the flag for a bad flag', () => {
+    const bad = spawnSync(process.execPath, [CLI], {
+      env: { ...env, VERTEX_MCP_READ_ONLY: 'bogus' },
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toBe(
+      'vertex-mcp: VERTEX_MCP_READ_ONLY (--read-only): expected true or false (also 1/0, yes/no, on/off), got "bogus"\n',
+    );
+    const flag = spawnSync(process.execPath, [CLI, '--read-only=bogus'], { env, encoding: 'utf8' });
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/^vertex-mcp: --read-only: expected true or false/);
+    const http = spawnSync(process.execPath, [CLI, '--max-sessions', '3'], { env, encoding: 'utf8' });
+    expect(http.status).toBe(2);
+    expect(http.stderr).toBe(
+      'vertex-mcp: --max-sessions: applies only with --http (Streamable HTTP); without it the server speaks stdio\n',
+    );
+  });
+
+  it('--host 0.0.0.0 without --auth-token: refused (exit 2), or served with a warning on stderr when allowed', async () => {
+    const refused = spawnSync(process.execPath, [CLI, '--http', '--host', '0.0.0.0', '--port', '0'], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^vertex-mcp: --host 0\.0\.0\.0: HTTP beyond loopback needs --auth-token/);
+    const args = [
+      '--http',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--allow-unauthenticated-network',
+      '--data-dir',
+      ':memory:',
+    ];
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no warning within 20 s; stderr: ${stderr}`)), 20_000);
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (/Streamable HTTP on/.test(stderr)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(stderr).toMatch(
+      /HTTP on 0\.0\.0\.0 without --auth-token \(--allow-unauthenticated-network\): anyone who can reach port \d+ may call every tool/,
+    );
+    expect(stdout).toBe('');
+  });
+});
+
+describe('scripts/build-if-stale.mjs (npm run demo builds only when needed)', () => {
+  it('skips the build when every output is newer than every source, and names the file that is not', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-stale-'));
+    try {
+      const file = (p: string, mtime: number) => {
+        mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+        writeFileSync(path.join(root, p), '');
+        utimesSync(path.join(root, p), mtime, mtime);
+      };
+      mkdirSync(path.join(root, 'scripts'));
+      copyFileSync('scripts/build-if-stale.mjs', path.join(root, 'scripts/build-if-stale.mjs'));
+      const now = Date.now() / 1000;
+      utimesSync(path.join(root, 'scripts/build-if-stale.mjs'), now - 3600, now - 3600);
+      for (const p of ['src/a.ts', 'package.json', 'tsconfig.json']) file(p, now - 3600);
+      const check = () =>
+        spawnSync(process.execPath, [path.join(root, 'scripts/build-if-stale.mjs'), '--check'], { encoding: 'utf8' });
+      expect(check()).toMatchObject({ status: 1, stderr: 'build is stale: dist/bundle/bin/cli.js is missing\n' });
+      for (const p of [
+        'dist/bundle/bin/cli.js',
+        'dist/tools-list.json',
+        'dist/protos/x.json',
+        'dist/src/lib/index.js',
+      ]) {
+        file(p, now - 60);
+      }
+      expect(check()).toMatchObject({ status: 0, stderr: 'build is current\n' });
+      file('src/deep/er/b.ts', now);
+      expect(check()).toMatchObject({
+        status: 1,
+        stderr: `build is stale: ${path.join('src', 'deep', 'er', 'b.ts')} is newer than dist/bundle/bin/cli.js\n`,
+      });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

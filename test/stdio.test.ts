@@ -241,14 +241,14 @@ describe('stdio: flags and environment', () => {
     });
     expect(bogus.status).toBe(2);
     expect(bogus.stderr.trim().split('\n')).toEqual([
-      'vertex-mcp: --read-only: expected true or false (also 1/0, yes/no, on/off), got "bogus"',
+      'vertex-mcp: VERTEX_MCP_READ_ONLY (--read-only): expected true or false (also 1/0, yes/no, on/off), got "bogus"',
     ]);
     const http = spawnSync(process.execPath, [CLI], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', VERTEX_MCP_HTTP: 'maybe' },
     });
     expect(http.status).toBe(2);
-    expect(http.stderr).toContain('--http: expected true or false');
+    expect(http.stderr).toContain('VERTEX_MCP_HTTP (--http): expected true or false');
   });
 
   it('validates ports only in the modes that use them', async () => {
