@@ -4,7 +4,9 @@
 // stdout (toolListSize), or on the catalogue's entries without a server (catalogueToolSizes, what a
 // test asserts). Run alone: `npm run build --silent && node dist/bench/toolsize.js`.
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { taskToolsOf } from '../src/tasks/index.js';
 import { catalogue, listEntry, TOOLSETS } from '../src/tools/index.js';
+import { TASK_EXECUTION } from '../src/tools/register.js';
 import { kb, out, RpcChild, serverArgs, table } from './util.js';
 
 /** Model-visible bytes a tool may use on average. */
@@ -123,8 +125,11 @@ export function measureToolList(
  * The figures from the catalogue's own entries, without a server: the response is the JSON-RPC
  * answer a server would send for them (`{"result":{"tools":[...]},"jsonrpc":"2.0","id":2}`).
  */
-export function catalogueToolSizes(): ToolSizeResult {
-  const tools = catalogue().map(listEntry);
+export function catalogueToolSizes(opts: { tasks?: boolean } = {}): ToolSizeResult {
+  const all = catalogue();
+  // A client that declared tasks also reads which tools take task-augmented calls.
+  const taskTools = opts.tasks ? taskToolsOf(all) : new Set<string>();
+  const tools = all.map((t) => (taskTools.has(t.name) ? { ...listEntry(t), ...TASK_EXECUTION } : listEntry(t)));
   return measureToolList(tools, bytes({ result: { tools }, jsonrpc: '2.0', id: 2 }), 'catalogue');
 }
 

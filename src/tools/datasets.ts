@@ -6,7 +6,7 @@ import { progressOf } from './progress.js';
 export const prepareDataset = defineTool({
   name: 'prepare_dataset',
   description:
-    'Turn an SE-Darwin archive or HALO routing log into de-duplicated tuning JSONL split by validation_fraction and seed, streaming with progress; publishes a new generation under output atomically. Returns URIs, counts, drops.',
+    'Turn an SE-Darwin archive or HALO routing log into de-duplicated tuning JSONL split by validation_fraction and seed; publishes a new generation under output atomically. Returns URIs, counts, drops.',
   toolset: 'tuning',
   kind: 'create',
   input: {

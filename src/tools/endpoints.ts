@@ -73,7 +73,7 @@ export const listEndpoints = defineTool({
 export const deployModel = defineTool({
   name: 'deploy_model',
   description:
-    "Deploy a registry version to an endpoint, moving traffic_percentage (default 0; first model 100) to it pro rata; if already there, nothing changes (see set_traffic_split). machine_type, min_replicas, max_replicas: the endpoint's by default. Returns the endpoint, or the running operation.",
+    "Deploy a registry version to an endpoint, moving traffic_percentage (default 0; first model 100) to it pro rata; if already there, nothing changes (see set_traffic_split). machine_type, min_replicas, max_replicas: the endpoint's by default. Returns the endpoint or the running operation.",
   toolset: 'endpoints',
   kind: 'update',
   input: {

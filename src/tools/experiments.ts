@@ -144,7 +144,7 @@ const headline = (r: TestReport) =>
 export const startAbTest = defineTool({
   name: 'start_ab_test',
   description:
-    'Start an A/B test of treatment vs control (versions of model) on an endpoint: deploys the treatment if needed, sets the split, freezes the plan (sample per arm from a power analysis). Returns splits, sample size, report.',
+    'Start an A/B test of treatment vs control (versions of model) on an endpoint: deploys the treatment if needed, sets the split, freezes the plan (sample per arm by power analysis). Returns splits, sample size, report.',
   toolset: 'experiments',
   kind: 'destructive',
   input: {
@@ -261,7 +261,7 @@ export const listAbTests = defineTool({
 export const concludeAbTest = defineTool({
   name: 'conclude_ab_test',
   description:
-    'End an A/B test by action: ship (treatment to 100%, promoted to production), rollback (treatment to 0%), abandon (no change) or auto (per verdict); undeploy also removes the loser. Against the verdict: force and a reason. Returns plan, final report.',
+    'End an A/B test: ship (treatment to 100%, promoted to production), rollback (treatment to 0%), abandon (no change) or auto (per verdict); undeploy also removes the loser. Against the verdict: force and a reason. Returns plan, report.',
   toolset: 'experiments',
   kind: 'destructive',
   input: {

@@ -39,7 +39,7 @@ const who = (v: { name?: string | null; version: string | null; deployed_model_i
 export const getMetrics = defineTool({
   name: 'get_metrics',
   description:
-    "An endpoint's measured performance (requests, errors, p50/p95/p99 per version), cost (price table x replica-hours, per request) or quality (feedback accuracy, drift) over window_seconds; unmeasured: null with a reason.",
+    "An endpoint's measured performance (requests, errors, p50/p95/p99 per version), cost (price table x replica-hours) or quality (feedback accuracy, drift) over window_seconds; unmeasured: null with a reason.",
   toolset: 'monitoring',
   kind: 'read',
   input: {

@@ -207,7 +207,8 @@ function listEntries(tools: ToolDef[], names: string[]): Tool[] {
  * How a task tool is listed: a client may call it with or without a task. Added to the listed
  * entry only (not to listEntry, the schema snapshots and the build's cache): 39 bytes a tool.
  */
-const TASK_EXECUTION = { execution: { taskSupport: 'optional' as const } };
+/** How a tool that accepts task-augmented calls is listed to a client that declared tasks. */
+export const TASK_EXECUTION = { execution: { taskSupport: 'optional' as const } };
 
 /** Registers tools, wrapping each handler so every failure becomes a short, actionable isError result. */
 export function registerTools(
