@@ -5,6 +5,7 @@ import type { BackendConfig, Library, Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerAbTestResources } from './resources/ab_tests.js';
 import { registerEndpointResources } from './resources/endpoints.js';
+import { answerUnknownResources } from './resources/errors.js';
 import { registerModelResources } from './resources/models.js';
 import { Subscriptions } from './resources/subscriptions.js';
 import { registerTuningResources } from './resources/tuning.js';
@@ -93,6 +94,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   const subs = new Subscriptions(server);
   const stopEndpointResources = registerEndpointResources(server, lib, subs);
   const stopAbTestResources = registerAbTestResources(server, lib, subs);
+  answerUnknownResources(server);
   // Automatic rollbacks reach the client as MCP log messages.
   const onRollback = (e: { test: string; endpoint: string; verdict: string; sentence: string }) =>
     void server.server

@@ -42,6 +42,7 @@ describe('resource errors', () => {
     ['a tuning job', 'vertex://tuning-jobs/424242'],
     ['an endpoint', 'vertex://endpoints/no-such-ep/stats'],
     ['an A/B test', 'vertex://ab-tests/no-such-test'],
+    ['a URI no resource or template has', 'vertex://no-such-kind/x'],
   ])('reading %s that does not exist is -32002, naming the URI', async (_what, uri) => {
     const e = await failure(s.client.readResource({ uri }));
     expect(e.code).toBe(RESOURCE_NOT_FOUND);
