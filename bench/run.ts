@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VERSION } from '../src/version.js';
+import { appBundleLines, appBundleSize } from './app-size.js';
 import { coldStart, coldStartLines, googleModulesAtToolsList } from './coldstart.js';
 import { benchDatasetPrep } from './dataset-prep.js';
 import { benchFirstCall, benchHotPath, type LatencyStats } from './hot-path.js';
@@ -124,6 +125,10 @@ async function main(): Promise<void> {
   const ss = await benchStatsScale();
   printStatsScale(ss, out);
 
+  out('\n## 9. The MCP App bundle (the ui:// app and the /dashboard page), gzip');
+  const appSize = await appBundleSize();
+  for (const line of await appBundleLines(appSize)) out(line);
+
   const elapsed = (performance.now() - started) / 1000;
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -149,11 +154,12 @@ async function main(): Promise<void> {
     predict: pr,
     registry_scale: rs,
     stats_scale: ss,
+    app_bundle: appSize,
   };
 
   const tr = benchTraining();
   out(
-    `\n## 9. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
+    `\n## 10. Local trainer: ${tr.supervised_examples_per_s} examples/s supervised, ${tr.peft_examples_per_s} examples/s LoRA rank 8 (${tr.examples} examples x ${tr.epochs} epochs, median of 3, one core)`,
   );
   results.training = tr;
 
@@ -161,9 +167,9 @@ async function main(): Promise<void> {
   const all = process.argv.includes('--all') || process.env.BENCH_ALL === '1';
   const heavy: Record<string, unknown> = {};
   if (all) {
-    out('\n## 10. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
+    out('\n## 11. Dataset preparation (1 GiB SE-Darwin archive) vs cat and jq');
     heavy.dataset_prep = await benchDatasetPrep();
-    out('\n## 11. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
+    out('\n## 12. Percentiles over 1M prediction records (MetricService) vs sorting the same latencies');
     const pc = (await benchPercentiles()) as { per_size: Record<string, number>[]; ratio: number };
     heavy.percentiles = pc;
     out(

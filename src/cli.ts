@@ -139,6 +139,7 @@ async function serve(args: ParsedArgs): Promise<void> {
       );
     }
     log.info(`vertex-mcp ${VERSION}: Streamable HTTP on ${http.url} (${config.backend})`);
+    log.info(`dashboard: ${http.dashboardUrl}${config.authToken ? ' (the login token works once)' : ''}`);
     close = http.close;
   } else {
     const { serveStdio } = await server;

@@ -8,6 +8,7 @@ import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middlewar
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { dashboardRoutes } from './app/http.js';
 import { ConfigError, isLoopbackHost } from './config.js';
 import { silentLogger } from './lib/index.js';
 import { createMetricsRegistry } from './lib/monitoring/prometheus.js';
@@ -45,6 +46,10 @@ export interface HttpServer {
   port: number;
   /** Whether the server accepts unauthenticated callers from beyond this machine. */
   unauthenticatedNetwork: boolean;
+  /** GET /dashboard's address, with a one-time login token when a token is required. */
+  dashboardUrl: string;
+  /** Another such address, with a fresh one-time token. */
+  dashboardLogin(): string;
   close(): Promise<void>;
 }
 
@@ -114,9 +119,15 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     next();
   });
 
+  // GET /dashboard (the MCP App for a plain browser): after the Host/Origin checks, before the
+  // bearer check, which admits the dashboard's session cookie as well.
+  const dashboard = dashboardRoutes({ authToken: opts.authToken });
+  app.use(dashboard.router);
+
   if (opts.authToken) {
     const expected = Buffer.from(`Bearer ${opts.authToken}`);
     app.use((req: Request, res: Response, next: NextFunction) => {
+      if (dashboard.hasSession(req)) return next();
       const got = Buffer.from(req.headers.authorization ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         res.setHeader('WWW-Authenticate', 'Bearer');
@@ -232,6 +243,8 @@ export async function serveHttp(config: ServerConfig, opts: HttpOptions): Promis
     url: `http://${shownHost}:${port}/mcp`,
     port,
     unauthenticatedNetwork,
+    dashboardUrl: dashboard.loginUrl(`http://${shownHost}:${port}`),
+    dashboardLogin: () => dashboard.loginUrl(`http://${shownHost}:${port}`),
     async close() {
       clearInterval(sweeper);
       await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));

@@ -1,6 +1,7 @@
 // createServer(config) -> { server, close }: the MCP server built from the catalogues, independent
 // of the transport. It does no I/O until a request needs Vertex AI (clients are created lazily).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { registerDashboard } from './app/resource.js';
 import type { BackendConfig, Library, Logger } from './lib/index.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerAbTestResources } from './resources/ab_tests.js';
@@ -91,6 +92,7 @@ export function createServer(config: ServerConfig): VertexMcpServer {
   if (tasks) enableTaskTools(server, tools, tasks);
   registerModelResources(server, lib);
   registerTuningResources(server, lib);
+  registerDashboard(server);
   const subs = new Subscriptions(server);
   const stopEndpointResources = registerEndpointResources(server, lib, subs);
   const stopAbTestResources = registerAbTestResources(server, lib, subs);

@@ -312,8 +312,9 @@ describe('scripts/build-if-stale.mjs (npm run demo builds only when needed)', ()
       for (const p of ['src/a.ts', 'package.json', 'tsconfig.json']) file(p, now - 3600);
       const check = () =>
         spawnSync(process.execPath, [path.join(root, 'scripts/build-if-stale.mjs'), '--check'], { encoding: 'utf8' });
-      expect(check()).toMatchObject({ status: 1, stderr: 'build is stale: dist/bundle/bin/cli.js is missing\n' });
+      expect(check()).toMatchObject({ status: 1, stderr: 'build is stale: dist/app/dashboard.html is missing\n' });
       for (const p of [
+        'dist/app/dashboard.html',
         'dist/bundle/bin/cli.js',
         'dist/tools-list.json',
         'dist/protos/x.json',
@@ -325,7 +326,7 @@ describe('scripts/build-if-stale.mjs (npm run demo builds only when needed)', ()
       file('src/deep/er/b.ts', now);
       expect(check()).toMatchObject({
         status: 1,
-        stderr: `build is stale: ${path.join('src', 'deep', 'er', 'b.ts')} is newer than dist/bundle/bin/cli.js\n`,
+        stderr: `build is stale: ${path.join('src', 'deep', 'er', 'b.ts')} is newer than dist/app/dashboard.html\n`,
       });
     } finally {
       rmSync(root, { recursive: true, force: true });

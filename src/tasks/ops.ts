@@ -2,7 +2,7 @@
 // there is one implementation per operation), how to follow it to its end through the library, how
 // to cancel it, and how a restarted server re-attaches to it (by the job or operation it recorded).
 import { setTimeout as delay } from 'node:timers/promises';
-import { callVertex, VertexMcpError } from '../lib/errors.js';
+import { VertexMcpError } from '../lib/errors.js';
 import type { Library, TuningJobRecord } from '../lib/index.js';
 import type { ToolResult } from '../tools/define.js';
 
@@ -80,16 +80,11 @@ async function followTuning(job: string, args: Args, io: TaskIo): Promise<Result
 
 /** Polls a DeployModel operation until it ends; the result as deploy_model reports a finished deploy. */
 async function followDeploy(operation: string, args: Args, io: TaskIo): Promise<Result> {
-  const client = await io.lib.clients.endpoints();
   for (;;) {
-    const op = await callVertex('get deploy operation', () => client.checkDeployModelProgress(operation), {
-      idempotent: true,
-    });
-    if (op.done) {
-      // A failed operation rejects here with its error, mapped like the tool's own.
-      const [res] = await callVertex('deploy model', () => op.promise(), { idempotent: true });
+    const progress = await io.lib.endpoints.deployProgress(operation);
+    if (progress.done) {
       const endpoint = await io.lib.endpoints.getEndpoint(String(args.endpoint));
-      const id = res.deployedModel?.id ? String(res.deployedModel.id) : null;
+      const id = progress.deployed_model_id;
       return {
         structured: { deployed_model_id: id, done: true, operation, already_deployed: false, note: null, endpoint },
         text: `${args.name} ${args.version} deployed as ${id} (operation ${operation}).`,

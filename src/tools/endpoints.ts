@@ -73,7 +73,7 @@ export const listEndpoints = defineTool({
 export const deployModel = defineTool({
   name: 'deploy_model',
   description:
-    "Deploy a registry version to an endpoint, moving traffic_percentage (default 0; first model 100) to it pro rata; if already there, nothing changes (see set_traffic_split). machine_type, min_replicas, max_replicas: the endpoint's by default. Returns the endpoint or the running operation.",
+    "Deploy a registry version to an endpoint, moving traffic_percentage (default 0; first model 100) to it pro rata; if already there, nothing changes. machine_type, min_replicas, max_replicas: the endpoint's by default. Returns endpoint or running operation.",
   toolset: 'endpoints',
   kind: 'update',
   input: {
@@ -112,7 +112,7 @@ export const deployModel = defineTool({
 export const predict = defineTool({
   name: 'predict',
   description:
-    'Online prediction: the traffic split picks one version per request (stats and A/B tests count requests). Returns predictions, the serving version, prediction_ids for record_feedback.',
+    'Online prediction: the traffic split picks one version per request. Returns predictions, the serving version, prediction_ids for record_feedback.',
   toolset: 'endpoints',
   kind: 'create', // records a prediction and costs serving time: not read-only
   input: {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { APP_TOOLS } from '../app/meta.js';
 import { toVertexMcpError, VertexMcpError } from '../lib/errors.js';
 import type { Library } from '../lib/index.js';
 import { annotationsFor, type Extra, type ToolDef, type ToolResult } from './define.js';
@@ -142,6 +143,8 @@ export function listEntry(tool: ToolDef): Tool {
     inputSchema: compactInput(json(tool.input, 'input')) as Tool['inputSchema'],
     outputSchema: compactOutput(json(tool.output, 'output'), tool.output) as Tool['outputSchema'],
     ...(Object.keys(annotations).length ? { annotations } : {}),
+    // The MCP App link (get_ab_test, get_endpoint_stats): hosts that render apps show the dashboard.
+    ...(APP_TOOLS[tool.name] ? { _meta: APP_TOOLS[tool.name] } : {}),
   };
 }
 

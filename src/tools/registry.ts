@@ -113,7 +113,7 @@ export const listModels = defineTool({
 export const promoteModel = defineTool({
   name: 'promote_model',
   description:
-    'Move a version to the next stage (development -> staging -> production) or target_stage; the holder is archived (traffic it still serves reported). Skipping a stage needs force; gates apply. Returns the move.',
+    'Move a version to the next stage (development -> staging -> production) or target_stage; the holder is archived (its traffic reported). Skipping a stage needs force; gates apply. Returns the move.',
   toolset: 'registry',
   kind: 'update',
   input: {
@@ -199,7 +199,7 @@ export const updateModelMetrics = defineTool({
 export const compareModelVersions = defineTool({
   name: 'compare_model_versions',
   description:
-    'Compare version_b with version_a (baseline): by their A/B test if any, else recorded (offline) metrics plus significant live ones when both serve on one endpoint. Returns deltas, n, winner, recommendation.',
+    'Compare version_b with version_a (baseline): by their A/B test if any, else recorded metrics plus significant live ones when both serve on one endpoint. Returns deltas, n, winner, recommendation.',
   toolset: 'registry',
   kind: 'read',
   input: { name, version_a: version, version_b: version },

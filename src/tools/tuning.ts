@@ -113,7 +113,7 @@ export const listBaseModels = defineTool({
 export const submitTuningJob = defineTool({
   name: 'submit_tuning_job',
   description:
-    'Start a tuning job; returns it at once, or when done with wait. With output {name, version, tags}, success registers that version (here if waiting, else via register_tuned_model).',
+    'Start a tuning job; returns it at once, or when done with wait. With output {name, version, tags}, success registers that version (now if waiting, else register_tuned_model).',
   toolset: 'tuning',
   kind: 'create',
   input: { ...tuningInput, ...waitInput },
@@ -211,7 +211,7 @@ export const cancelTuningJob = defineTool({
 export const registerTunedModel = defineTool({
   name: 'register_tuned_model',
   description:
-    "Register a succeeded tuning job's model (base model, dataset, metrics recorded); name, version, tags default to the job's output. Returns the version; already_registered if this job did it before.",
+    "Register a succeeded tuning job's model (base model, dataset, metrics recorded); name, version, tags default to the job's output. Returns the version; already_registered if done before.",
   toolset: 'tuning',
   kind: 'create',
   input: {

@@ -281,6 +281,20 @@ export class ModelEndpoints {
     };
   }
 
+  /**
+   * Where a DeployModel operation stands (deploy_model returned it unfinished): done with the
+   * deployed model's ID, or still running. A failed operation throws its error, mapped.
+   */
+  async deployProgress(operation: string): Promise<{ done: boolean; deployed_model_id: string | null }> {
+    const client = await this.clients.endpoints();
+    const op = await callVertex('get deploy operation', () => client.checkDeployModelProgress(operation), {
+      idempotent: true,
+    });
+    if (!op.done) return { done: false, deployed_model_id: null };
+    const [res] = await callVertex('deploy model', () => op.promise(), { idempotent: true });
+    return { done: true, deployed_model_id: res.deployedModel?.id ? String(res.deployedModel.id) : null };
+  }
+
   private alreadyDeployed(e: IEndpoint, dm: IDeployedModel, input: DeployInput): DeployResult {
     const id = String(dm.id);
     const share = currentSplit(e)[id] ?? 0;
