@@ -12,7 +12,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** What the build reads: the sources it compiles and bundles, its generators, its configuration. */
 const SOURCES = ['src', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json'];
 /** What it writes; the app bundle comes last, so its age is the build's. */
-const OUTPUTS = ['dist/app/dashboard.html', 'dist/bundle/bin/cli.js', 'dist/tools-list.json', 'dist/protos', 'dist/src/lib/index.js'];
+const OUTPUTS = [
+  'dist/app/dashboard.html',
+  'dist/bundle/bin/cli.js',
+  'dist/tools-list.json',
+  'dist/protos',
+  'dist/src/lib/index.js',
+];
 const LAST_OUTPUT = 'dist/app/dashboard.html';
 
 /** The newest file under `p` (a file or a directory), as [mtimeMs, path]. */

@@ -92,7 +92,13 @@ export const TEMP_RE = /^\.(.+)\.(\d+)-([0-9a-f]{8})\.tmp$/;
  * A file that marks a directory as a vertex-mcp data directory (or the emulator's object store):
  * nothing under such a directory is read or written through Files.
  */
-export const DATA_DIR_MARKERS = ['ledger.sqlite', 'emulator.sqlite', 'emulator.lock', '.vertex-mcp-gcs', 'tasks.sqlite'];
+export const DATA_DIR_MARKERS = [
+  'ledger.sqlite',
+  'emulator.sqlite',
+  'emulator.lock',
+  '.vertex-mcp-gcs',
+  'tasks.sqlite',
+];
 
 /** Temporaries of writes in flight in this process: never cleaned as stale. */
 const ACTIVE_TEMPS = new Set<string>();
