@@ -42,6 +42,9 @@ export interface LogCounts {
 /** `YYYYMMDDTHHMMSSmmmZ`: segment names sort by the time they were started. */
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:.]/g, '');
 
+/** Segments this process started: orders those started within one millisecond (a burst rotates fast). */
+let started = 0;
+
 class Segments {
   private fd: number | null = null;
   private file = '';
@@ -71,10 +74,12 @@ class Segments {
   }
 
   private open(): void {
+    // time + sequence: names sort in the order segments were started (within this process);
     // pid + random: routers in several processes (or one) may share a directory.
+    const seq = String(++started).padStart(8, '0');
     this.file = path.join(
       this.dir,
-      `${this.stream}-${stamp(Date.now())}-${process.pid}-${randomBytes(3).toString('hex')}.jsonl`,
+      `${this.stream}-${stamp(Date.now())}-${seq}-${process.pid}-${randomBytes(3).toString('hex')}.jsonl`,
     );
     this.fd = fs.openSync(this.file, 'a');
     this.bytes = 0;

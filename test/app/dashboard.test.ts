@@ -37,12 +37,28 @@ async function appFrame(): Promise<Frame> {
   return frame;
 }
 
+/**
+ * A click that waits out a redraw: the live view replaces its nodes on every poll, so a node found
+ * a moment ago may be gone when the click lands ("not clickable"); the next lookup finds the new one.
+ */
+async function click(frame: Frame, selector: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await frame.waitForSelector(selector, { visible: true, timeout: 20_000 });
+      return await frame.click(selector);
+    } catch (err) {
+      if (attempt >= 5 || !/not clickable|detached|Node is/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 const text = (frame: Frame, id: string) => frame.$eval(`[data-testid="${id}"]`, (e) => (e.textContent ?? '').trim());
 
 /** Clicks "Refresh now" and waits for that round of tool calls to be drawn. */
 async function refreshed(frame: Frame): Promise<void> {
   const before = Number(await frame.$eval('[data-testid="updated"]', (e) => (e as HTMLElement).dataset.polls ?? '0'));
-  await frame.click('[data-testid="refresh"]');
+  await click(frame, '[data-testid="refresh"]');
   await frame.waitForFunction(
     (n) => Number((document.querySelector('[data-testid="updated"]') as HTMLElement)?.dataset.polls ?? 0) > n,
     { timeout: 20_000 },
@@ -196,7 +212,7 @@ describe('dashboard in a browser', () => {
     expect(await split()).toEqual({ '1.0.0': 50, '1.1.0': 50 });
     expect(await frame.evaluate(() => (document.activeElement as HTMLElement)?.dataset.testid)).toBe('plan-cancel');
     expect((await tool('get_ab_test', { test: 'router-ab' })).state).toBe('running');
-    await frame.click('[data-testid="plan-confirm"]');
+    await click(frame, '[data-testid="plan-confirm"]');
     await frame.waitForFunction(
       () => !/applying/.test(document.querySelector('[data-testid="action-status"]')?.textContent ?? ''),
       {
@@ -219,7 +235,7 @@ describe('dashboard in a browser', () => {
     await page.goto(h.dashboard.loginUrl(h.base));
     const frame = await appFrame();
     await frame.waitForSelector(`[data-testid="pick-test-router-ab"]`, { timeout: 30_000 });
-    await frame.click(`[data-testid="pick-endpoint-${endpoint}"]`);
+    await click(frame, `[data-testid="pick-endpoint-${endpoint}"]`);
     const ids = Object.fromEntries(
       (await h.lib.endpoints.getEndpoint('ab-ep')).deployed.map((d) => [d.version, d.deployed_model_id]),
     );
@@ -234,19 +250,19 @@ describe('dashboard in a browser', () => {
       );
     // Shares that do not add up are refused in the page, before any call.
     await set('1.0.0', '70');
-    await frame.click('[data-testid="action-split"]');
+    await click(frame, '[data-testid="action-split"]');
     expect(await text(frame, 'action-status')).toBe('The shares add up to 70%, not 100%');
     await set('1.1.0', '30');
-    await frame.click('[data-testid="action-split"]');
+    await click(frame, '[data-testid="action-split"]');
     await frame.waitForSelector('[data-testid="plan"]:not([hidden])', { timeout: 20_000 });
     expect(await text(frame, 'plan')).toContain('Before: router 1.0.0 100%, router 1.1.0 0%');
     expect(await text(frame, 'plan')).toContain('After: router 1.0.0 70%, router 1.1.0 30%');
-    await frame.click('[data-testid="plan-cancel"]');
+    await click(frame, '[data-testid="plan-cancel"]');
     expect(await text(frame, 'action-status')).toBe('Change split: cancelled, nothing changed.');
     expect(await split()).toEqual({ '1.0.0': 100, '1.1.0': 0 });
-    await frame.click('[data-testid="action-split"]');
+    await click(frame, '[data-testid="action-split"]');
     await frame.waitForSelector('[data-testid="plan"]:not([hidden])', { timeout: 20_000 });
-    await frame.click('[data-testid="plan-confirm"]');
+    await click(frame, '[data-testid="plan-confirm"]');
     await frame.waitForFunction(
       () => !/applying/.test(document.querySelector('[data-testid="action-status"]')?.textContent ?? ''),
       {
