@@ -126,6 +126,8 @@ export class Autoscaler {
       restored === undefined
         ? spec.minReplicas
         : Math.min(spec.maxReplicas, Math.max(spec.minReplicas, restored.replicas));
+    // One reading of the clock for the state and its record: a restart reads the record back.
+    const now = this.now();
     this.models.set(key(endpoint, deployedModelId), {
       endpoint,
       deployedModelId,
@@ -136,9 +138,9 @@ export class Autoscaler {
       inflight: new Map(),
       lowSince: undefined,
       utilisation: 0,
-      changedMs: restored?.replicas === replicas ? restored.sinceMs : this.now(),
+      changedMs: restored?.replicas === replicas ? restored.sinceMs : now,
     });
-    if (restored?.replicas !== replicas) this.record(endpoint, deployedModelId, replicas);
+    if (restored?.replicas !== replicas) this.record(endpoint, deployedModelId, replicas, now);
     return replicas;
   }
 
@@ -216,11 +218,11 @@ export class Autoscaler {
     if (replicas === m.replicas) return;
     m.replicas = replicas;
     m.changedMs = this.now();
-    this.record(m.endpoint, m.deployedModelId, replicas);
+    this.record(m.endpoint, m.deployedModelId, replicas, m.changedMs);
   }
 
-  private record(endpoint: string, deployedModelId: string, replicas: number): void {
-    recordReplicas(this.store, { timeMs: this.now(), endpoint, deployedModelId, replicas });
+  private record(endpoint: string, deployedModelId: string, replicas: number, timeMs = this.now()): void {
+    recordReplicas(this.store, { timeMs, endpoint, deployedModelId, replicas });
   }
 }
 

@@ -864,6 +864,18 @@ describe('Autoscaler (fake clock)', () => {
     expect(events()).toEqual([2]);
   });
 
+  it('records the time its state says, even when the clock moves between readings (a restart reads it back)', () => {
+    const store = new Store(':memory:');
+    ensurePredictionTables(store);
+    let now = 1_000_000;
+    const scaler = new Autoscaler(store, { now: () => now++ }); // every reading one ms later
+    scaler.track('ep', '1', { minReplicas: 1, maxReplicas: 3, metrics: [] });
+    scaler.update('ep', '1', { minReplicas: 2, maxReplicas: 3, metrics: [] });
+    const recorded = replicaEvents(store, null, Number.MAX_SAFE_INTEGER);
+    expect(recorded.map((e) => e.replicas)).toEqual([1, 2]);
+    expect(scaler.state('ep', '1')?.changedMs).toBe(recorded.at(-1)?.timeMs);
+  });
+
   it('scales up at once to ceil(concurrency / target), capped at max', () => {
     const { scaler, events, load, advance } = setup();
     scaler.track('ep', '1', { minReplicas: 1, maxReplicas: 10, metrics: [] });
