@@ -98,6 +98,14 @@ export class TaskManager {
       this.onToolCall?.(tool, ok ? 'ok' : 'error', (performance.now() - started) / 1000);
       const text = (result.content[0] as { text?: string } | undefined)?.text ?? '';
       this.store.finish(taskId, ok ? 'completed' : 'failed', result, text.slice(0, 500));
+      // The client that started it hears of the end (MCP's optional notifications/tasks/status):
+      // not tied to the request, which answered long ago, so HTTP sends it on the session's stream.
+      const task = ctx && (await this.store.getTask(taskId));
+      if (task) {
+        await ctx.server.server
+          .notification({ method: 'notifications/tasks/status', params: task } as never)
+          .catch(() => {}); // the session may be gone: tasks/get still answers
+      }
     })();
     this.work.add(done);
     void done

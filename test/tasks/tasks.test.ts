@@ -9,7 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { CallToolResultSchema, CreateTaskResultSchema, ErrorCode, type Task } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  ErrorCode,
+  type Task,
+  TaskStatusNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
@@ -133,12 +139,18 @@ describe('task-augmented submit_tuning_job', () => {
       hyperparameters: { epochs: 4 },
       output: { name: 'task-router', version: '1.0.0' },
     };
+    const statuses: { taskId: string; status: string }[] = [];
+    c.client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params));
     const { task, ms } = await startTask(c.client, 'submit_tuning_job', args);
     expect(task).toMatchObject({ status: 'working', ttl: 600_000, pollInterval: 1000 });
     expect(task.taskId).toMatch(/^[0-9a-f]{32}$/);
     const { seen, last } = await until(c.client, task.taskId);
     expect(seen[0]?.status).toBe('working');
     expect(last.status).toBe('completed');
+    // The end is also announced (notifications/tasks/status), once.
+    await expect
+      .poll(() => statuses.filter((t) => t.taskId === task.taskId).map((t) => t.status))
+      .toEqual(['completed']);
     // Progress while working, from the tool's own summaries.
     expect(
       seen.map((t) => t.statusMessage ?? '').some((m) => /^Tuning job \S+ (PENDING|RUNNING|SUCCEEDED)/.test(m)),
