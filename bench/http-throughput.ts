@@ -101,18 +101,26 @@ export async function benchHttpThroughput(callers = 8, seconds = 3, rounds = 3):
 }
 
 /** `vertex-mcp --http` (the bundled CLI) with a router deployed through MCP, and `callers` sessions on it. */
-async function ownProcessServer(callers: number): Promise<{ clients: Client[]; close(): Promise<void> }> {
+export async function ownProcessServer(
+  callers: number,
+  nodeArgs: string[] = [],
+): Promise<{ clients: Client[]; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vertex-mcp-bench-http-'));
   const train = path.join(dir, 'train.jsonl');
   writeFileSync(train, routingLines(300));
   const args = [BUNDLED_CLI, '--http', '--port', '0', '--auth-token', TOKEN, '--data-dir', ':memory:'];
-  const child: ChildProcess = spawn(process.execPath, [...args, '--allow-path', dir, '--alert-interval', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, ...args, '--allow-path', dir, '--alert-interval', '0'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const clients: Client[] = [];
   const close = async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
-    child.kill();
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
