@@ -108,6 +108,15 @@ checks() {
   inspect "$t-read-model" "$@" --method resources/read --uri "vertex://models/ci-model/versions/1.0.0"
   expect "$t-read-model" "JSON.parse(r.contents[0].text).version === '1.0.0'" \
     "resources/read vertex://models/ci-model/versions/1.0.0"
+
+  # The MCP App (issue 13): listed, linked from its two tools, and read as one HTML document.
+  expect "$t-resources" "r.resources.some(x => x.uri === 'ui://vertex-mcp/dashboard' && x.mimeType === 'text/html;profile=mcp-app')" \
+    "resources/list lists the dashboard app ui://vertex-mcp/dashboard"
+  expect "$t-tools" "['get_ab_test','get_endpoint_stats'].every(n => r.tools.find(x => x.name === n)._meta.ui.resourceUri === 'ui://vertex-mcp/dashboard')" \
+    "get_ab_test and get_endpoint_stats link to the app (_meta.ui.resourceUri)"
+  inspect "$t-read-app" "$@" --method resources/read --uri "ui://vertex-mcp/dashboard"
+  expect "$t-read-app" "r.contents[0].mimeType === 'text/html;profile=mcp-app' && /^<!doctype html>/i.test(r.contents[0].text) && r.contents[0].text.length > 100000" \
+    "resources/read ui://vertex-mcp/dashboard: the bundled app"
 }
 
 echo
