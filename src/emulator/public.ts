@@ -3,10 +3,9 @@
 // runs elsewhere with emulatorBackend(). The types here are the public surface only: the emulator's
 // store and services (SQLite, grpc-js) stay out of the package's .d.ts.
 // Importing this module loads nothing heavy: the emulator itself loads on startEmulator().
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type BackendConfig, DEFAULT_LOCATION, EMULATOR_PROJECT, type EmulatorEndpoint } from '../lib/config.js';
+import { packageRoot } from '../lib/package_root.js';
 
 export { EMULATOR_PROJECT } from '../lib/config.js';
 export { DataDirLockedError } from './lock.js';
@@ -110,19 +109,7 @@ export function emulatorBackend(
  * any directory. Pass it in `allowedRoots` so the library may read them.
  */
 export function examplesDir(): string {
-  return path.join(packageRoot(), 'examples');
-}
-
-/** The installed package's root: the nearest directory above this module whose package.json is vertex-mcp. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vertex-mcp') {
-      return dir;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('vertex-mcp: cannot find the package root (package.json) above this module');
-    dir = up;
-  }
+  const root = packageRoot();
+  if (!root) throw new Error('vertex-mcp: cannot find the package root (package.json) above this module');
+  return path.join(root, 'examples');
 }

@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { protobuf } from 'google-gax';
+import { packageRoot } from './package_root.js';
 
 const AIP = 'google.cloud.aiplatform';
 /** Every Vertex AI service the library calls and the emulator serves (MetricService apart). */
@@ -57,8 +57,9 @@ export function protoCuts(): Map<string, ProtoCut | null> {
   for (const c of PROTO_CUTS) {
     let cut: ProtoCut | null = null;
     try {
-      const file = path.join(packageRoot(), 'dist', 'protos', `${c.file}.json`);
-      if (existsSync(file)) {
+      const root = packageRoot();
+      const file = root && path.join(root, 'dist', 'protos', `${c.file}.json`);
+      if (file && existsSync(file)) {
         const read = JSON.parse(readFileSync(file, 'utf8')) as ProtoCut;
         if (read.source === protoSourceKey(require(`${c.pkg}/build/protos/protos.json`))) cut = read;
       }
@@ -158,18 +159,5 @@ export function seedGaxProtoCache(): void {
     grpcClient.protoCache.set(cut.source, gax.grpc.loadPackageDefinition(definition as never));
     // The clients decode long-running operations' results with this root (protobufFromJSON).
     (gax.fallback.GrpcClient as unknown as Cache).protoCache.set(cut.source, root);
-  }
-}
-
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vertex-mcp') {
-      return dir;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return path.dirname(fileURLToPath(import.meta.url));
-    dir = up;
   }
 }

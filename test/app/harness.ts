@@ -3,10 +3,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { train } from '../../src/emulator/runtime/index.js';
 import { serveHttp } from '../../src/http.js';
 import { createLibrary, type Library } from '../../src/lib/index.js';
-import { AGENTS } from '../fixtures/routing.js';
+import { trainedRouter as router, routingTask as task } from '../fixtures/routing.js';
 import { emulatorBackend } from '../helpers.js';
 
 export interface Harness {
@@ -49,28 +48,6 @@ export async function startHarness(token: string): Promise<Harness> {
       await emu.close();
     },
   };
-}
-
-const NAMES = Object.keys(AGENTS);
-const task = (i: number) => {
-  const agent = NAMES[i % NAMES.length]!;
-  const ps = AGENTS[agent]!;
-  return { text: `${ps[Math.floor(i / NAMES.length) % ps.length]} item ${i}`, agent };
-};
-
-/** A router trained with the `corrupt` share of each agent's phrasings mislabelled (as test/tools/experiments.test.ts). */
-function router(corrupt: number): string {
-  const examples = [];
-  for (let i = 0; i < 300; i++) {
-    const t = task(i);
-    const wrong = (Math.floor(i / NAMES.length) % 3) / 3 < corrupt - 1e-9;
-    examples.push({ input: t.text, output: wrong ? NAMES[(NAMES.indexOf(t.agent) + 1) % NAMES.length]! : t.agent });
-  }
-  const { artifact } = train(
-    { train: examples },
-    { baseModel: 'local/text-router', method: 'supervised', epochs: 4, learningRate: 0.05, batchSize: 16, seed: 1 },
-  );
-  return JSON.stringify(artifact);
 }
 
 /** Endpoint `ab-ep` serving router 1.0.0 (worse) and an A/B test `router-ab` of 1.1.0 (better) against it. */

@@ -12,38 +12,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { train } from '../../src/emulator/runtime/index.js';
 import { createLibrary, type Library } from '../../src/lib/index.js';
 import { createServer } from '../../src/server.js';
-import { AGENTS } from '../fixtures/routing.js';
+import { trainedRouter as router, routingTask as task } from '../fixtures/routing.js';
 import { emulatorBackend, type Stack, startStack } from '../helpers.js';
-
-const NAMES = Object.keys(AGENTS);
-
-/** The i-th task and its right agent. */
-function task(i: number): { text: string; agent: string } {
-  const agent = NAMES[i % NAMES.length]!;
-  const ps = AGENTS[agent]!;
-  return { text: `${ps[Math.floor(i / NAMES.length) % ps.length]} item ${i}`, agent };
-}
-
-/**
- * A router trained on tasks 0..299; the tasks of the first `corrupt` share of each agent's
- * phrasings labelled with a wrong agent (systematically, so the model learns the mistake).
- */
-function router(corrupt: number, seed = 1): string {
-  const examples = [];
-  for (let i = 0; i < 300; i++) {
-    const t = task(i);
-    const wrong = (Math.floor(i / NAMES.length) % 3) / 3 < corrupt - 1e-9;
-    examples.push({ input: t.text, output: wrong ? NAMES[(NAMES.indexOf(t.agent) + 1) % NAMES.length]! : t.agent });
-  }
-  const { artifact } = train(
-    { train: examples },
-    { baseModel: 'local/text-router', method: 'supervised', epochs: 4, learningRate: 0.05, batchSize: 16, seed },
-  );
-  return JSON.stringify(artifact);
-}
 
 async function uploadRouter(s: { emu: Emulator; lib: Library }, version: string, art: string) {
   const dir = `gs://vertex-mcp-emulator/ab/${version}-${Math.random().toString(36).slice(2)}`;
