@@ -154,7 +154,7 @@ cat >"$APP/tsconfig.json" <<'JSON'
 }
 JSON
 (cd "$APP" && npx --no-install tsc -p tsconfig.json) >"$WORK/tsc.log" 2>&1 || fail "tsc on the consumer (skipLibCheck: false)" "$WORK/tsc.log"
-ok "tsc: consumer.ts importing vertex-mcp and vertex-mcp/emulator type-checks with skipLibCheck: false"
+ok "tsc: consumer.ts importing vertex-mcp, vertex-mcp/emulator and vertex-mcp/agent (no framework installed) type-checks with skipLibCheck: false"
 (cd "$APP/some/other/dir" && node "$APP/out/consumer.js") >"$WORK/consumer.txt" 2>&1 ||
   fail "the consumer (README library example, offline) failed" "$WORK/consumer.txt"
 grep -q '^verdict after 200 requests: \[' "$WORK/consumer.txt" || fail "the consumer's output" "$WORK/consumer.txt"

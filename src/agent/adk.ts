@@ -2,7 +2,7 @@
 // (parametersJsonSchema, so the model reads what an MCP client reads and execute validates with the
 // server's messages), and a plugin that asks the user, through ADK's tool-confirmation flow
 // (adk_request_confirmation), before any destructive tool runs other than a dry run.
-import type { BasePlugin, Context, FunctionTool } from '@google/adk';
+import type { Context, FunctionTool } from '@google/adk';
 import type { AgentTool, AgentTools } from './index.js';
 import { peer } from './peer.js';
 
@@ -12,6 +12,14 @@ const AGENT_TOOL = Symbol.for('vertex-mcp.agentTool');
 type Tagged = { [AGENT_TOOL]?: AgentTool };
 
 const isDryRun = (input: unknown) => (input as { dry_run?: unknown } | null)?.dry_run === true;
+
+/**
+ * An ADK FunctionTool and an ADK BasePlugin (what LlmAgent's `tools` and a Runner's `plugins`
+ * take). Declared without ADK's types, so these declarations type-check for a project that does not
+ * install `@google/adk` (skipLibCheck off).
+ */
+export type AdkTool = any;
+export type AdkPlugin = any;
 
 /** The confirmation plugin's name: one per runner. */
 export const ADK_CONFIRMATION_PLUGIN = 'vertex_mcp_confirmation';
@@ -24,7 +32,7 @@ const gated = (ctx?: Context) =>
   ] === true;
 
 /** `tools` as ADK FunctionTools. Async: it loads `@google/adk` (an optional peer dependency). */
-export async function toAdkTools(tools: AgentTool[] | AgentTools): Promise<FunctionTool[]> {
+export async function toAdkTools(tools: AgentTool[] | AgentTools): Promise<AdkTool[]> {
   const { FunctionTool } = await peer('@google/adk', 'toAdkTools', () => import('@google/adk'));
   class CatalogueTool extends FunctionTool {
     constructor(readonly agentTool: AgentTool) {
@@ -60,7 +68,7 @@ export async function toAdkTools(tools: AgentTool[] | AgentTools): Promise<Funct
  * ends with an `adk_request_confirmation` call; answer it with a FunctionResponse
  * `{ confirmed: true | false }` to run the tool or refuse it. Async: it loads `@google/adk`.
  */
-export async function createAdkConfirmationPlugin(): Promise<BasePlugin> {
+export async function createAdkConfirmationPlugin(): Promise<AdkPlugin> {
   const { BasePlugin } = await peer('@google/adk', 'createAdkConfirmationPlugin', () => import('@google/adk'));
   class ConfirmationPlugin extends BasePlugin {
     readonly [PLUGIN_MARK] = true;

@@ -14,10 +14,16 @@ export interface AiSdkOptions {
   needsApproval?: boolean;
 }
 
+/**
+ * An AI SDK `ToolSet` (what generateText / streamText take). Declared without `ai`'s types, so
+ * these declarations type-check for a project that does not install `ai` (skipLibCheck off).
+ */
+export type AiSdkToolSet = Record<string, any>;
+
 const isDryRun = (input: unknown) => (input as { dry_run?: unknown } | null)?.dry_run === true;
 
 /** `tools` as an AI SDK ToolSet. Async: it loads `ai` (an optional peer dependency) on first use. */
-export async function toAiSdkTools(tools: AgentTool[] | AgentTools, opts: AiSdkOptions = {}): Promise<ToolSet> {
+export async function toAiSdkTools(tools: AgentTool[] | AgentTools, opts: AiSdkOptions = {}): Promise<AiSdkToolSet> {
   const { tool, jsonSchema } = await peer('ai', 'toAiSdkTools', () => import('ai'));
   const list = Array.isArray(tools) ? tools : tools.tools;
   const set: ToolSet = {};

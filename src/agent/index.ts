@@ -18,12 +18,18 @@ import { listEntry } from '../tools/register.js';
 import { type BackendOptions, resolveBackend } from './backend.js';
 import { type AgentToolResult, type ConfirmCallback, type ExecuteOptions, runTool } from './execute.js';
 
-export { ADK_CONFIRMATION_PLUGIN, createAdkConfirmationPlugin, toAdkTools } from './adk.js';
-export { type AiSdkOptions, toAiSdkTools } from './ai_sdk.js';
+export {
+  ADK_CONFIRMATION_PLUGIN,
+  type AdkPlugin,
+  type AdkTool,
+  createAdkConfirmationPlugin,
+  toAdkTools,
+} from './adk.js';
+export { type AiSdkOptions, type AiSdkToolSet, toAiSdkTools } from './ai_sdk.js';
 export type { BackendOptions } from './backend.js';
 export type { AgentToolResult, ConfirmCallback, ExecuteOptions, ProgressCallback } from './execute.js';
 export { failureResult } from './execute.js';
-export { type OpenAIAgentsOptions, toOpenAIAgentsTools } from './openai_agents.js';
+export { type OpenAIAgentsOptions, type OpenAIAgentsTool, toOpenAIAgentsTools } from './openai_agents.js';
 
 /** JSON Schema (draft-7) as the MCP server lists it. */
 export type JsonSchema = Record<string, unknown>;

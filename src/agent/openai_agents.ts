@@ -14,13 +14,19 @@ export interface OpenAIAgentsOptions {
   needsApproval?: boolean;
 }
 
+/**
+ * An `@openai/agents` FunctionTool (what an Agent's `tools` take). Declared without the SDK's types,
+ * so these declarations type-check for a project that does not install it (skipLibCheck off).
+ */
+export type OpenAIAgentsTool = any;
+
 const isDryRun = (input: unknown) => (input as { dry_run?: unknown } | null)?.dry_run === true;
 
 /** `tools` as OpenAI Agents function tools. Async: it loads `@openai/agents` (an optional peer). */
 export async function toOpenAIAgentsTools(
   tools: AgentTool[] | AgentTools,
   opts: OpenAIAgentsOptions = {},
-): Promise<FunctionTool[]> {
+): Promise<OpenAIAgentsTool[]> {
   const { tool } = await peer('@openai/agents', 'toOpenAIAgentsTools', () => import('@openai/agents'));
   const list = Array.isArray(tools) ? tools : tools.tools;
   return list.map((t) => {

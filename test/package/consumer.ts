@@ -3,6 +3,7 @@
 // installed the packed tarball, type-checks it with skipLibCheck: false, and runs it.
 import path from 'node:path';
 import { createLibrary } from 'vertex-mcp';
+import { createAgentTools } from 'vertex-mcp/agent';
 import { examplesDir, startEmulator } from 'vertex-mcp/emulator';
 
 const emu = await startEmulator(); // in-memory state, free loopback ports
@@ -73,4 +74,16 @@ try {
 } finally {
   await lib.close();
   await emu.close();
+}
+
+// The same catalogue in process (vertex-mcp/agent), without any agent framework installed: its
+// types check and its tools run; the adapters would load their framework only when called.
+const agent = await createAgentTools({ selection: { toolsets: ['registry'] } });
+try {
+  const listModels = agent.tools.find((t) => t.name === 'list_models');
+  const r = await listModels?.execute({});
+  if (!r || r.isError) throw new Error(`vertex-mcp/agent list_models failed: ${r?.text}`);
+  console.log(`vertex-mcp/agent: ${agent.tools.length} registry tools; list_models: ${r.text}`);
+} finally {
+  await agent.close();
 }
