@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { BUNDLED_CLI } from './coldstart.js';
-import { routingLines, TASKS } from './router.js';
+import { deployRouterOverMcp, routingLines, TASKS } from './router.js';
 import { median, percentile, serverArgs } from './util.js';
 
 /** What users run: the bundled CLI (bench/coldstart.ts), with the bench's server flags. */
@@ -62,16 +62,11 @@ export async function benchHotPath(calls = 400, warmup = 50): Promise<HotPathRes
   writeFileSync(train, routingLines(300));
   const { client } = await connect(bundledArgs('--allow-path', dir));
   try {
-    await ok(client, 'submit_tuning_job', {
-      tuning_type: 'supervised',
-      base_model: 'local/text-router',
-      dataset: { train_uri: train },
-      hyperparameters: { epochs: 2 },
-      output: { name: 'bench-router', version: '1.0.0' },
-      wait: true,
-    });
-    const ep = await ok(client, 'create_endpoint', { display_name: 'bench-ep' });
-    await ok(client, 'deploy_model', { endpoint: 'bench-ep', name: 'bench-router', version: '1.0.0' });
+    const ep = (await deployRouterOverMcp((tool, args) => ok(client, tool, args), {
+      name: 'bench-router',
+      endpoint: 'bench-ep',
+      train,
+    })) as Record<string, unknown>;
     const kinds: Record<string, () => Promise<unknown>> = {
       get_model: () => ok(client, 'get_model', { name: 'bench-router', version: '1.0.0' }),
       predict: () => ok(client, 'predict', { endpoint: String(ep.endpoint ?? 'bench-ep'), instances: [TASKS[0]] }),

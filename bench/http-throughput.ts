@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serveHttp } from '../src/http.js';
 import { BUNDLED_CLI } from './coldstart.js';
-import { benchStack, deployRouter, routingLines, TASKS } from './router.js';
+import { benchStack, deployRouter, deployRouterOverMcp, routingLines, TASKS } from './router.js';
 
 export interface HttpThroughputResult {
   callers: number;
@@ -146,16 +146,7 @@ export async function ownProcessServer(
       const r = await clients[0]!.callTool({ name, arguments: a });
       if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
     };
-    await call('submit_tuning_job', {
-      tuning_type: 'supervised',
-      base_model: 'local/text-router',
-      dataset: { train_uri: train },
-      hyperparameters: { epochs: 2 },
-      output: { name: 'http-router', version: '1.0.0' },
-      wait: true,
-    });
-    await call('create_endpoint', { display_name: 'http-ep' });
-    await call('deploy_model', { endpoint: 'http-ep', name: 'http-router', version: '1.0.0' });
+    await deployRouterOverMcp(call, { name: 'http-router', endpoint: 'http-ep', train });
     return { clients, close };
   } catch (err) {
     await close();

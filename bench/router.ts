@@ -72,3 +72,25 @@ export async function deployRouter(
   });
   await lib.endpoints.deployModel({ endpoint: opts.endpoint, name: opts.name, version: '1.0.0' });
 }
+
+/**
+ * The same through MCP tools (a server in another process): tunes `name` 1.0.0 on the local file
+ * `train` (routing lines, inside the server's --allow-path) and deploys it on a new endpoint.
+ * Returns create_endpoint's structured result.
+ */
+export async function deployRouterOverMcp(
+  call: (tool: string, args: Record<string, unknown>) => Promise<unknown>,
+  opts: { name: string; endpoint: string; train: string },
+): Promise<unknown> {
+  await call('submit_tuning_job', {
+    tuning_type: 'supervised',
+    base_model: 'local/text-router',
+    dataset: { train_uri: opts.train },
+    hyperparameters: { epochs: 2 },
+    output: { name: opts.name, version: '1.0.0' },
+    wait: true,
+  });
+  const ep = await call('create_endpoint', { display_name: opts.endpoint });
+  await call('deploy_model', { endpoint: opts.endpoint, name: opts.name, version: '1.0.0' });
+  return ep;
+}

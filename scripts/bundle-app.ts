@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
+import { zodEnglishOnly } from './bundle.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/scripts/ (built) or scripts/ (run from sources). */
@@ -29,18 +30,6 @@ const noAjv: Plugin = {
     b.onLoad({ filter: /[\\/]sdk[\\/]dist[\\/]esm[\\/]validation[\\/]ajv-provider\.js$/ }, () => ({
       contents:
         "export class AjvJsonSchemaValidator { getValidator() { throw new Error('no JSON Schema validator in this bundle'); } }\n",
-      loader: 'js',
-    }));
-  },
-};
-
-/** zod's ~50 translations of its messages (as in scripts/bundle.ts): English only. */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
-      contents: "export { default as en } from './en.js';\n",
-      resolveDir: path.dirname(args.path),
       loader: 'js',
     }));
   },

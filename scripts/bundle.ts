@@ -42,7 +42,7 @@ export const EXTERNAL = [
  * every start would compile); nothing here uses one but English, which zod configures itself from
  * its own module. The bundle keeps `locales.en` only.
  */
-const zodEnglishOnly: Plugin = {
+export const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(b) {
     b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
